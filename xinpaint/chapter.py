@@ -1,0 +1,127 @@
+"""What every chapter of the book calls first, and where it writes its results.
+
+A chapter's ``parameters`` cell holds ``profile = "smoke"``; papermill replaces it.
+The next cell calls :func:`setup`, which fixes the seeds, makes TensorFlow
+deterministic and quiet, sets the figure style and returns the
+:class:`~xinpaint.profiles.Profile`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from xinpaint.profiles import Profile, get_profile
+
+__all__ = ["SEED", "results_dir", "run_dir", "setup", "write_json"]
+
+#: The one seed of the study: the same seed gives the same data and the same smoke results.
+SEED = 20210204
+
+#: Figure sizes used by every chapter (inches): one panel row, and a full-width figure.
+FIGSIZE_ROW = (9.0, 3.0)
+FIGSIZE_WIDE = (9.0, 5.0)
+
+#: Colour maps: X-ray images in grey; signed errors in a diverging, colour-blind-safe map;
+#: absolute errors in a perceptually uniform, grey-scale-readable map.
+CMAP_IMAGE = "gray"
+CMAP_SIGNED_ERROR = "RdBu_r"
+CMAP_ERROR = "cividis"
+
+
+def quiet_tensorflow() -> None:
+    """Keep TensorFlow's C++ and Python log noise out of notebooks and pages."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    import logging
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    try:
+        import absl.logging
+
+        absl.logging.set_verbosity(absl.logging.ERROR)
+    except ImportError:  # pragma: no cover - absl comes with TensorFlow
+        pass
+
+
+def setup(profile: str | Profile = "smoke", *, seed: int = SEED, deterministic: bool = True) -> Profile:
+    """Prepare a chapter run and return its profile.
+
+    Parameters
+    ----------
+    profile : str or Profile
+        Name of the run profile (``"smoke"``, ``"cpu"`` or ``"gpu"``).
+    seed : int, optional
+        Seed for Python, NumPy and TensorFlow.
+    deterministic : bool, optional
+        Enable TensorFlow's op determinism, so that one seed gives the same numbers.
+
+    Returns
+    -------
+    Profile
+        The profile's sizes.
+
+    Examples
+    --------
+    >>> P = setup("smoke")
+    >>> P.name
+    'smoke'
+    """
+    prof = get_profile(profile)
+    quiet_tensorflow()
+    import keras
+    import matplotlib as mpl
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+    mpl.rcParams.update(
+        {
+            "figure.figsize": FIGSIZE_ROW,
+            "figure.dpi": 90,
+            "savefig.dpi": 90,
+            "image.cmap": CMAP_IMAGE,
+            "image.interpolation": "nearest",
+            "axes.titlesize": "medium",
+            "font.size": 9,
+        }
+    )
+    return prof
+
+
+def results_dir(profile: str | Profile) -> Path:
+    """Folder where a chapter writes its JSON/CSV results.
+
+    The harness sets ``XINPAINT_RESULTS_DIR`` to a temporary folder and moves the
+    files into ``results/<profile>/`` only when the whole chapter succeeded; a
+    chapter run by hand writes to ``results/<profile>/`` under the current folder.
+    """
+    name = get_profile(profile).name
+    path = Path(os.environ.get("XINPAINT_RESULTS_DIR", Path("results") / name))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def run_dir(chapter: str, profile: str | Profile) -> Path:
+    """Folder for a chapter's training checkpoints, so that a killed run resumes.
+
+    ``$XINPAINT_RUNS`` if set, else ``~/.cache/xinpaint/runs``, then
+    ``<chapter>-<profile>``.
+    """
+    name = get_profile(profile).name
+    root = Path(os.environ.get("XINPAINT_RUNS", Path.home() / ".cache" / "xinpaint" / "runs"))
+    path = root / f"{chapter}-{name}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_json(path: str | os.PathLike, payload: dict) -> Path:
+    """Write ``payload`` as indented JSON atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -1,0 +1,192 @@
+"""Run profiles: every size a chapter uses comes from one of these.
+
+Three profiles are defined, once, here:
+
+``smoke``
+    CI and a first look on a laptop: about two minutes a chapter on 2 cores.
+``cpu``
+    The recorded results of the book: about an hour a chapter on 2 cores.
+``gpu``
+    Paper scale, chosen by :func:`default_profile` where TensorFlow sees a GPU.
+
+Chapters receive the profile's name as the papermill parameter ``profile`` and
+call :func:`get_profile` (usually through :func:`xinpaint.chapter.setup`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+__all__ = ["PROFILES", "Profile", "default_profile", "get_profile"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes of one run profile.
+
+    Attributes
+    ----------
+    name : str
+        ``"smoke"``, ``"cpu"`` or ``"gpu"``.
+    description : str
+        One line for banners and the status page.
+    detector_shape : tuple of int
+        (H, W) of every simulated projection frame.
+    n_frames : int
+        Frames per simulated sequence (T).
+    arc_degrees : float
+        Angular range of the C-arm rotation covered by one sequence.
+    n_sequences : dict
+        Number of simulated sequences per split (``train``, ``val``, ``test``).
+    crop_size : int
+        Side of the square 2D training crops.
+    patch_shape : tuple of int
+        (T, H, W) of the 2D+T training patches.
+    batch_size : int
+        Training batch size (global batch).
+    epochs, steps_per_epoch : int
+        Training length: ``epochs * steps_per_epoch`` optimiser steps.
+    finetune_epochs : int
+        Epochs of the second (fine-tuning) stage of the PConv schedule.
+    base_filters, depth : int
+        Width of the first U-Net level and number of down-sampling levels.
+    val_batches : int
+        Batches of the validation split evaluated after each epoch.
+    max_eval_frames : int
+        At most this many frames of the test split are evaluated per method.
+    vgg_steps : int
+        Training steps of the package's X-ray VGG16 feature extractor.
+    """
+
+    name: str
+    description: str
+    detector_shape: tuple[int, int]
+    n_frames: int
+    arc_degrees: float
+    n_sequences: dict = field(default_factory=dict)
+    crop_size: int = 64
+    patch_shape: tuple[int, int, int] = (8, 32, 32)
+    batch_size: int = 8
+    epochs: int = 2
+    steps_per_epoch: int = 10
+    finetune_epochs: int = 1
+    base_filters: int = 8
+    depth: int = 3
+    val_batches: int = 2
+    max_eval_frames: int = 8
+    vgg_steps: int = 20
+
+    @property
+    def total_steps(self) -> int:
+        """Optimiser steps of the main training stage."""
+        return self.epochs * self.steps_per_epoch
+
+    def replace(self, **changes) -> Profile:
+        """Return a copy with some fields changed (for experiments in a notebook)."""
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict:
+        """The profile as plain JSON-serialisable values."""
+        return dataclasses.asdict(self)
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        name="smoke",
+        description="CI smoke run, about two minutes a chapter on 2 CPU cores",
+        detector_shape=(128, 128),
+        n_frames=8,
+        arc_degrees=40.0,
+        n_sequences={"train": 2, "val": 1, "test": 1},
+        crop_size=64,
+        patch_shape=(8, 32, 32),
+        batch_size=8,
+        epochs=2,
+        steps_per_epoch=10,
+        finetune_epochs=1,
+        base_filters=8,
+        depth=3,
+        val_batches=2,
+        max_eval_frames=8,
+        vgg_steps=20,
+    ),
+    "cpu": Profile(
+        name="cpu",
+        description="recorded results, about an hour a chapter on 2 CPU cores",
+        detector_shape=(256, 256),
+        n_frames=32,
+        arc_degrees=120.0,
+        n_sequences={"train": 24, "val": 4, "test": 8},
+        crop_size=96,
+        patch_shape=(16, 64, 64),
+        batch_size=16,
+        epochs=20,
+        steps_per_epoch=150,
+        finetune_epochs=5,
+        base_filters=16,
+        depth=4,
+        val_batches=8,
+        max_eval_frames=128,
+        vgg_steps=1500,
+    ),
+    "gpu": Profile(
+        name="gpu",
+        description="paper scale, for one modern GPU",
+        detector_shape=(512, 512),
+        n_frames=64,
+        arc_degrees=200.0,
+        n_sequences={"train": 200, "val": 20, "test": 40},
+        crop_size=256,
+        patch_shape=(16, 128, 128),
+        batch_size=32,
+        epochs=100,
+        steps_per_epoch=1000,
+        finetune_epochs=25,
+        base_filters=32,
+        depth=5,
+        val_batches=32,
+        max_eval_frames=1024,
+        vgg_steps=20000,
+    ),
+}
+
+#: Order of the profiles by size, smallest first.
+ORDER = ("smoke", "cpu", "gpu")
+
+
+def get_profile(name: str | Profile) -> Profile:
+    """Return the profile called ``name``.
+
+    Parameters
+    ----------
+    name : str or Profile
+        ``"smoke"``, ``"cpu"`` or ``"gpu"``; a :class:`Profile` is returned as is.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a known profile.
+
+    Examples
+    --------
+    >>> get_profile("smoke").n_frames
+    8
+    """
+    if isinstance(name, Profile):
+        return name
+    if name not in PROFILES:
+        raise ValueError(
+            f"Unknown profile: expected one of {', '.join(ORDER)}. Received profile={name!r}."
+        )
+    return PROFILES[name]
+
+
+def default_profile() -> str:
+    """The profile ``make reproduce`` uses when none is given.
+
+    ``"gpu"`` when TensorFlow sees a GPU, else ``"cpu"``.
+    """
+    from xinpaint.system import visible_gpus
+
+    return "gpu" if visible_gpus() else "cpu"
