@@ -1,0 +1,6 @@
+"""Figures shared by the chapters: qualitative panels, error maps, frame strips, animations.
+
+``xinpaint.plotting.panels`` holds the evaluation figures (input with holes, each
+method, zoom on a hole, error map); ``xinpaint.plotting.sequences`` the frame strips
+and animations of sequences.
+"""
