@@ -31,10 +31,29 @@ CMAP_ERROR = "cividis"
 
 
 def quiet_tensorflow() -> None:
-    """Keep TensorFlow's C++ and Python log noise out of notebooks and pages."""
+    """Keep TensorFlow's C++ and Python log noise out of notebooks, pages and the CLI.
+
+    TensorFlow's CUDA build prints "Could not find cuda drivers" from C++ while it is
+    imported, whatever ``TF_CPP_MIN_LOG_LEVEL`` says; the import therefore runs with
+    the process's standard error sent to ``/dev/null`` (Python exceptions still
+    propagate normally).
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     import logging
+    import sys
+
+    if "tensorflow" not in sys.modules:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            import tensorflow  # noqa: F401
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     try:

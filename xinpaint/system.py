@@ -62,7 +62,7 @@ def visible_gpus() -> list[str]:
         try:
             details = tf.config.experimental.get_device_details(device)
             names.append(details.get("device_name", device.name))
-        except Exception:  # noqa: BLE001 - details are optional
+        except Exception:
             names.append(device.name)
     return names
 

@@ -1,0 +1,64 @@
+# The two commands of the README do everything on a fresh machine with Python >= 3.10 and make:
+#   make book   builds the HTML book into _build/html
+#   make test   runs the unit tests, every chapter (smoke profile), nbval and a strict book build
+# Each target creates or updates the local virtual environment .venv on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+TEST_OUT := _build/test
+PYTEST_WORKERS ?= 2
+
+.PHONY: help venv test unit chapters nbval testbook book reproduce bench lint clean
+
+help:
+	@echo "make test       unit tests, smoke run of every chapter, nbval, strict book build"
+	@echo "make book       HTML book in _build/html from the recorded runs in results/"
+	@echo "make reproduce PROFILE=cpu|gpu   re-execute and record every chapter"
+	@echo "make bench      benchmarks -> results/bench.json"
+	@echo "make lint       ruff"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[book,test]"
+	$(PY) -m xinpaint.harness kernel
+	@touch $(STAMP)
+
+lint: $(STAMP)
+	$(PY) -m ruff check xinpaint tests benchmarks
+
+unit: $(STAMP)
+	$(PY) -m pytest tests -n $(PYTEST_WORKERS) --dist loadfile
+
+chapters: $(STAMP)
+	rm -rf $(TEST_OUT)/notebooks
+	$(PY) -m xinpaint.harness execute --profile smoke --out $(TEST_OUT)/notebooks --keep-going
+
+nbval: $(STAMP)
+	XINPAINT_RESULTS_DIR=$(CURDIR)/$(TEST_OUT)/nbval-results \
+	$(PY) -m pytest --nbval-lax --nbval-kernel-name xinpaint -p no:cacheprovider \
+		-o addopts="" --durations=10 $(TEST_OUT)/notebooks/*.ipynb
+
+testbook: $(STAMP)
+	$(PY) -m xinpaint.harness build --notebooks $(TEST_OUT)/notebooks --out $(TEST_OUT)
+
+test: lint unit chapters nbval testbook
+	@echo "make test: all green"
+
+book: $(STAMP)
+	$(PY) -m xinpaint.harness book
+
+# PROFILE defaults to gpu where TensorFlow sees a GPU, else cpu.
+reproduce: $(STAMP)
+	$(PY) -m xinpaint.harness execute --profile \
+		$(or $(PROFILE),$(shell $(PY) -c "from xinpaint.profiles import default_profile; print(default_profile())"))
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf _build

@@ -1,0 +1,196 @@
+"""The papermill harness on a tiny temporary book: execution, failures, recordings, staging."""
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from xinpaint import harness
+
+HEADER = textwrap.dedent(
+    """\
+    ---
+    jupytext:
+      text_representation:
+        extension: .md
+        format_name: myst
+    kernelspec:
+      display_name: Python 3
+      language: python
+      name: python3
+    ---
+    """
+)
+
+
+CHAPTER = textwrap.dedent(
+    """
+    (chapter-{name})=
+    # Chapter {name}
+
+    Intro of {name}.
+
+    ```{{code-cell}} ipython3
+    :tags: [parameters]
+    profile = "smoke"
+    ```
+
+    ```{{code-cell}} ipython3
+    {body}
+    ```
+    """
+)
+
+
+def _chapter(name: str, body: str) -> str:
+    return HEADER + CHAPTER.format(name=name, body=body)
+
+
+WRITE_RESULT = (
+    "import json, os; from xinpaint.chapter import results_dir; "
+    "(results_dir(profile) / '{name}.json').write_text(json.dumps({{'version': {version}, "
+    "'profile': profile}}))"
+)
+
+
+@pytest.fixture
+def tiny_book(tmp_path):
+    root = tmp_path / "book-root"
+    (root / "book").mkdir(parents=True)
+    (root / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nparts:\n  - caption: Chapters\n    chapters:\n"
+        "      - file: book/good\n      - file: book/bad\n      - file: book/status\n"
+    )
+    (root / "_config.yml").write_text(
+        "title: tiny\nonly_build_toc_files: true\nexecute:\n  execute_notebooks: 'off'\n"
+        "exclude_patterns: ['sources/*', 'notebooks/*']\n"
+    )
+    (root / "book" / "intro.md").write_text("# Tiny book\n\nA page with no code.\n\n```bash\nls\n```\n")
+    (root / "book" / "status.md").write_text("# Status\n\nGenerated.\n")
+    (root / "book" / "good.md").write_text(
+        _chapter("good", WRITE_RESULT.format(name="good", version=1))
+    )
+    (root / "book" / "bad.md").write_text(
+        _chapter("bad", WRITE_RESULT.format(name="bad", version=1))
+    )
+    return root
+
+
+def test_book_chapters_are_the_notebooks_in_toc_order(tiny_book):
+    assert harness.book_chapters(tiny_book) == ["good", "bad"]
+    assert harness.toc_files(tiny_book) == ["book/intro", "book/good", "book/bad", "book/status"]
+
+
+def test_unknown_chapter_names_the_value(tiny_book):
+    with pytest.raises(ValueError, match=r"Received chapter='nope'"):
+        harness.chapter_source("nope", tiny_book)
+
+
+@pytest.mark.slow
+def test_failing_chapter_is_named_and_keeps_the_earlier_recording(tiny_book):
+    record = tiny_book / "results" / "smoke"
+    # An earlier, successful recording of both chapters.
+    for chapter in ("good", "bad"):
+        run = harness.execute_chapter(chapter, "smoke", record, root=tiny_book)
+        assert run.notebook == record / f"{chapter}.ipynb"
+    before_nb = (record / "bad.ipynb").read_bytes()
+    before_json = (record / "bad.json").read_text()
+    assert json.loads(before_json) == {"version": 1, "profile": "smoke"}
+
+    # The chapter now writes a new result, then raises.
+    (tiny_book / "book" / "bad.md").write_text(
+        _chapter("bad", WRITE_RESULT.format(name="bad", version=2) + "\nraise RuntimeError('boom in bad')")
+    )
+    with pytest.raises(harness.ChapterFailed, match=r"chapter 'bad' failed: cell \d+ .*RuntimeError: boom in bad"):
+        harness.execute_chapter("bad", "smoke", record, root=tiny_book)
+    assert (record / "bad.ipynb").read_bytes() == before_nb
+    assert (record / "bad.json").read_text() == before_json
+    assert (tiny_book / "_build" / "failed" / "bad.ipynb").exists()
+
+    # Through the command line: exit code 1, the chapter named on stderr, good still recorded.
+    out = subprocess.run(
+        [sys.executable, "-m", "xinpaint.harness", "--root", str(tiny_book), "execute",
+         "--profile", "smoke", "--keep-going"],
+        capture_output=True, text=True,
+    )
+    assert out.returncode == 1
+    assert "chapter 'bad' failed" in out.stderr and "boom in bad" in out.stderr
+    assert "good" in out.stdout
+    assert (record / "bad.json").read_text() == before_json
+
+
+@pytest.mark.slow
+def test_executed_chapter_has_banner_hidden_parameters_and_metadata(tiny_book, tmp_path):
+    out = tmp_path / "out"
+    run = harness.execute_chapter("good", "smoke", out, root=tiny_book)
+    nb = nbformat.read(run.notebook, as_version=4)
+    meta = nb.metadata["xinpaint"]
+    assert meta["profile"] == "smoke" and meta["chapter"] == "good"
+    assert meta["wall_seconds"] > 0 and meta["hardware"] and meta["date"]
+    assert nb.cells[0].source.endswith("# Chapter good")
+    banner = nb.cells[1]
+    assert "run-banner" in banner.metadata["tags"]
+    assert "**smoke** profile" in banner.source and meta["hardware"] in banner.source
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and "remove-cell" in injected[0].metadata["tags"]
+    assert json.loads((out / "good.json").read_text())["profile"] == "smoke"
+    assert not (tiny_book / "results").exists()  # results went where they were asked to
+
+
+def _fake_notebook(path: Path, chapter: str, profile: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(f"(chapter-{chapter})=\n# {chapter}")]
+    nb.metadata["xinpaint"] = {
+        "chapter": chapter, "profile": profile, "wall_seconds": 75.0, "hardware": "CPU X",
+        "date": "2026-01-01 00:00 UTC", "smoke_fallback": False,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def test_find_recording_prefers_the_largest_profile(tmp_path):
+    results = tmp_path / "results"
+    assert harness.find_recording("good", results) is None
+    _fake_notebook(results / "smoke" / "good.ipynb", "good", "smoke")
+    assert harness.find_recording("good", results).parent.name == "smoke"
+    _fake_notebook(results / "cpu" / "good.ipynb", "good", "cpu")
+    assert harness.find_recording("good", results).parent.name == "cpu"
+
+
+def test_stage_has_no_md_and_ipynb_of_one_name(tiny_book, tmp_path):
+    notebooks = {
+        "good": _fake_notebook(tmp_path / "nb" / "good.ipynb", "good", "cpu"),
+        "bad": _fake_notebook(tmp_path / "nb" / "bad.ipynb", "bad", "smoke"),
+    }
+    stage = harness.stage_book(notebooks, tmp_path / "stage", root=tiny_book)
+    pages = sorted(p.name for p in (stage / "book").iterdir())
+    assert pages == ["bad.ipynb", "good.ipynb", "intro.md", "status.md"]
+    assert (stage / "sources" / "good.md").exists() and (stage / "notebooks" / "bad.ipynb").exists()
+    status = (stage / "book" / "status.md").read_text()
+    assert "| [good](chapter-good) | cpu | 1 min 15 s | CPU X |" in status
+    assert "| [bad](chapter-bad) | smoke |" in status
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(9.4, "9 s"), (75, "1 min 15 s"), (3723.2, "1 h 02 min")]
+)
+def test_format_duration(seconds, text):
+    assert harness.format_duration(seconds) == text
+
+
+@pytest.mark.slow
+def test_tiny_book_builds_strictly(tiny_book, tmp_path):
+    out = tmp_path / "out"
+    harness.execute_all(["good", "bad"], "smoke", out / "nb", root=tiny_book)
+    notebooks = {c: out / "nb" / f"{c}.ipynb" for c in ("good", "bad")}
+    stage = harness.stage_book(notebooks, out / "stage", root=tiny_book)
+    html = harness.build_book(stage, out)
+    page = (html / "book" / "good.html").read_text()
+    assert "profile: smoke" in page
+    assert "injected-parameters" not in page
+    assert (html / "index.html").exists()
