@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+import scipy.ndimage as ndi
 
 from xinpaint import evaluation as ev
 from xinpaint.baselines import inpaint
@@ -186,7 +187,7 @@ def test_temporal_methods_receive_whole_sequences():
         return np.where(holes, 0.5, frames)
 
     ev.evaluate_methods([make_sequence(T=3), make_sequence(T=4)], [spy], max_frames=6)
-    assert seen == [(3, 64, 64), (3, 64, 64)]
+    assert seen == [(1, 64, 64), (3, 64, 64), (3, 64, 64)]  # warm-up on one frame, then timed
 
 
 def test_table_rendering():
@@ -279,3 +280,17 @@ def test_qualitative_panel_and_bins_figures():
     plt.close(panels.plot_timing(res.rows))
     with pytest.raises(ValueError, match=r"Received which='smallest'\."):
         panels.hole_box(res.holes[0], which="smallest")
+
+
+def test_error_by_distance_rings():
+    holes = np.zeros((1, 21, 21), bool)
+    holes[0, 5:16, 5:16] = True  # 11 x 11 square: distances 1..6 from the border
+    target = np.zeros(holes.shape)
+    dist = ndi.distance_transform_edt(holes[0])
+    output = np.where(holes, 0.01 * np.rint(dist)[None], 0.0)  # error grows with distance
+    rows = ev.error_by_distance(target, output, holes, method="m", max_distance=4)
+    assert [r["distance"] for r in rows] == [1, 2, 3, 4]
+    assert sum(r["n_pixels"] for r in rows) == holes.sum()
+    assert rows[0]["n_pixels"] == 40  # the outer ring of the square
+    np.testing.assert_allclose([r["mae"] for r in rows[:3]], [0.01, 0.02, 0.03])
+    assert rows[0]["psnr"] > rows[1]["psnr"] > rows[2]["psnr"]
