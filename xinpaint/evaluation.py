@@ -223,7 +223,7 @@ def render_table(
         "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>" for row in cells
     )
     return (
-        f'<table class="xinpaint-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        f'<table class="table xinpaint-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
     )
 
 
