@@ -6,6 +6,8 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from skimage.restoration import inpaint_biharmonic
 
 from xinpaint.baselines import METHODS, inpaint
@@ -238,3 +240,24 @@ def test_whole_sequence_hidden(method):
         ValueError, match=r"holes cover every pixel of frames\. Received holes\.all\(\)=True"
     ):
         inpaint(np.zeros((3, 8, 8)), np.ones((3, 8, 8), bool), method=method)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    fraction=st.floats(0.0, 0.6),
+    method=st.sampled_from(METHODS),
+)
+def test_random_holes_keep_visible_pixels(seed, fraction, method):
+    rng = np.random.default_rng(seed)
+    frames = rng.random((3, 12, 10)).astype(np.float32)
+    holes = rng.random(frames.shape) < fraction
+    holes[:, 0, 0] = False  # every frame keeps a visible pixel
+    out = inpaint(frames, holes, method=method)
+    np.testing.assert_array_equal(out[~holes], frames[~holes])
+    assert np.isfinite(out).all()
+    # the fill stays within the range of the visible values (none of these methods overshoots
+    # much; biharmonic and OpenCV are clipped or bounded, linear ones are convex combinations)
+    lo, hi = frames[~holes].min(), frames[~holes].max()
+    if method in ("nearest", "linear", "rowwise", "temporal", "biharmonic", "spatiotemporal"):
+        assert out.min() >= lo - 1e-6 and out.max() <= hi + 1e-6
