@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 TEST_OUT := _build/test
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv test unit chapters nbval testbook book reproduce bench lint clean
+.PHONY: help venv test unit chapters nbval testbook browser book reproduce bench lint clean
 
 help:
 	@echo "make test       unit tests, smoke run of every chapter, nbval, strict book build"
@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check xinpaint tests benchmarks
 
 unit: $(STAMP)
-	$(PY) -m pytest tests -n $(PYTEST_WORKERS) --dist loadfile
+	$(PY) -m pytest tests --ignore=tests/browser -n $(PYTEST_WORKERS) --dist loadfile
 
 chapters: $(STAMP)
 	rm -rf $(TEST_OUT)/notebooks
@@ -46,7 +46,12 @@ nbval: $(STAMP)
 testbook: $(STAMP)
 	$(PY) -m xinpaint.harness build --notebooks $(TEST_OUT)/notebooks --out $(TEST_OUT)
 
-test: lint unit chapters nbval testbook
+# The smoke book in headless Chromium (skipped, with the reason, where no browser is installed).
+browser: $(STAMP)
+	XINPAINT_BOOK_HTML=$(CURDIR)/$(TEST_OUT)/_build/html \
+	$(PY) -m pytest tests/browser -o addopts="" -p no:cacheprovider -rs
+
+test: lint unit chapters nbval testbook browser
 	@echo "make test: all green"
 
 book: $(STAMP)

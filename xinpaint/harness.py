@@ -453,7 +453,7 @@ def stage_book(notebooks: dict[str, Path], stage: Path, *, root: Path = ROOT) ->
             dst.write_text(status_markdown(notebooks), encoding="utf-8")
         elif src.exists():
             shutil.copy2(src, dst)
-    for asset_dir in ("book/_static", "book/figures"):
+    for asset_dir in ("book/_static", "book/_ext", "book/figures"):
         if (root / asset_dir).is_dir():
             shutil.copytree(root / asset_dir, stage / asset_dir)
     return stage
