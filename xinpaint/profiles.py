@@ -36,7 +36,9 @@ class Profile:
     n_frames : int
         Frames per simulated sequence (T).
     arc_degrees : float
-        Angular range of the C-arm rotation covered by one sequence.
+        Angular range of the C-arm rotation covered by one sequence. All profiles
+        keep about 2 degrees between frames, as a C-arm acquiring a few hundred frames
+        over a half turn does, so that neighbouring frames see behind the metal.
     n_sequences : dict
         Number of simulated sequences per split (``train``, ``val``, ``test``).
     crop_size : int
@@ -97,7 +99,7 @@ PROFILES: dict[str, Profile] = {
         description="CI smoke run, about two minutes a chapter on 2 CPU cores",
         detector_shape=(128, 128),
         n_frames=8,
-        arc_degrees=40.0,
+        arc_degrees=16.0,
         n_sequences={"train": 2, "val": 1, "test": 1},
         crop_size=64,
         patch_shape=(8, 32, 32),
@@ -116,7 +118,7 @@ PROFILES: dict[str, Profile] = {
         description="recorded results, about an hour a chapter on 2 CPU cores",
         detector_shape=(256, 256),
         n_frames=32,
-        arc_degrees=120.0,
+        arc_degrees=64.0,
         n_sequences={"train": 24, "val": 4, "test": 8},
         crop_size=96,
         patch_shape=(16, 64, 64),
@@ -134,8 +136,8 @@ PROFILES: dict[str, Profile] = {
         name="gpu",
         description="paper scale, for one modern GPU",
         detector_shape=(512, 512),
-        n_frames=64,
-        arc_degrees=200.0,
+        n_frames=96,
+        arc_degrees=192.0,
         n_sequences={"train": 200, "val": 20, "test": 40},
         crop_size=256,
         patch_shape=(16, 128, 128),
