@@ -144,6 +144,7 @@ def test_runner_writes_json_and_csv(tmp_path, monkeypatch):
         chapter="unit",
         profile="smoke",
         max_frames=5,
+        bins=ev.SIZE_BINS,  # widths of a 256-pixel detector: 3, 9 and 21 px fall in one bin each
     )
     assert [r["method"] for r in res.rows] == ["nearest", "biharmonic", "flat"]
     assert ROW_KEYS <= set(res.rows[0])
@@ -294,3 +295,21 @@ def test_error_by_distance_rings():
     assert rows[0]["n_pixels"] == 40  # the outer ring of the square
     np.testing.assert_allclose([r["mae"] for r in rows[:3]], [0.01, 0.02, 0.03])
     assert rows[0]["psnr"] > rows[1]["psnr"] > rows[2]["psnr"]
+
+
+def test_size_bins_scale_with_the_detector():
+    assert ev.size_bins(256) == ev.SIZE_BINS
+    assert ev.size_bins(128) == (
+        ("thin needles", 1, 3),
+        ("thick needles", 4, 8),
+        ("coins/plates", 9, math.inf),
+    )
+    assert ev.size_bins(512)[1] == ("thick needles", 13, 32)
+    with pytest.raises(
+        ValueError, match=r"Expected a positive detector width in pixels\. Received width=0\."
+    ):
+        ev.size_bins(0)
+    # the runner's default: bins of the frames' width (64 px: 1-2, 3-4, 5+)
+    res = ev.evaluate_methods([make_sequence(T=2)], ["nearest"], warmup=False)
+    assert [(r["width_min"], r["width_max"]) for r in res.bins] == [(1, 2), (3, 4), (5, None)]
+    assert [r["n_holes"] for r in res.bins] == [2, 0, 4]  # thin needles, 9 px, 21 px

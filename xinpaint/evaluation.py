@@ -15,7 +15,8 @@ pixel to the nearest visible pixel: ``w`` for a needle ``w`` pixels across when 
 is odd, ``w - 1`` when it is even, and about ``2 r - 1`` for a digital coin of
 radius ``r``. Width is what makes a hole hard to interpolate (the distance from
 its middle to the nearest known pixel is half of it), and it does not depend on the
-length of a needle. :data:`SIZE_BINS` names three bins:
+length of a needle. :data:`SIZE_BINS` names three bins, with widths for a detector
+256 pixels wide:
 
 =================== ============== ==============================================
 bin                 width (pixels) typical metal
@@ -24,6 +25,10 @@ thin needles        1–6            guide wires, thin needles
 thick needles       7–16           thick needles, wires, screws seen edge-on
 coins/plates        17 and more    coins, plates, screws seen end-on, overlaps
 =================== ============== ==============================================
+
+The same metal covers twice as many pixels on a detector twice as fine, and so does
+the anatomy, so :func:`size_bins` scales the edges with the detector width (W / 256):
+a bin holds the same metal in every profile (at 128 pixels: 1–3, 4–8, 9 and more).
 
 Where a needle crosses a coin in projection the two make one component, binned by
 its widest part. For each method and bin the runner reports the number of
@@ -58,6 +63,7 @@ __all__ = [
     "hole_components",
     "keras_method",
     "render_table",
+    "size_bins",
 ]
 
 #: Hole-size bins by component width in pixels: ``(name, min_width, max_width)``, inclusive.
@@ -66,6 +72,29 @@ SIZE_BINS: tuple[tuple[str, int, float], ...] = (
     ("thick needles", 7, 16),
     ("coins/plates", 17, math.inf),
 )
+
+#: Detector width (pixels) for which :data:`SIZE_BINS` is written.
+SIZE_BINS_WIDTH = 256
+
+
+def size_bins(width: int) -> tuple[tuple[str, int, float], ...]:
+    """:data:`SIZE_BINS` with edges scaled to a detector ``width`` pixels wide.
+
+    Examples
+    --------
+    >>> size_bins(128)
+    (('thin needles', 1, 3), ('thick needles', 4, 8), ('coins/plates', 9, inf))
+    """
+    if not isinstance(width, int | np.integer) or width < 1:
+        raise ValueError(f"Expected a positive detector width in pixels. Received width={width!r}.")
+    scale = width / SIZE_BINS_WIDTH
+    out, lo = [], 1
+    for name, _, hi in SIZE_BINS:
+        top = max(lo, round(hi * scale)) if math.isfinite(hi) else math.inf
+        out.append((name, lo, top))
+        lo = top + 1 if math.isfinite(top) else lo
+    return tuple(out)
+
 
 #: Floor of a component's mean squared error (data range 1): PSNR is capped at 100 dB.
 MSE_FLOOR = 1e-10
@@ -222,9 +251,7 @@ def render_table(
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>" for row in cells
     )
-    return (
-        f'<table class="table xinpaint-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-    )
+    return f'<table class="table xinpaint-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 # --------------------------------------------------------------------------- methods
@@ -581,7 +608,7 @@ def evaluate_methods(
     profile=None,
     split: str = "test",
     max_frames: int | None = None,
-    bins: Sequence[tuple[str, float, float]] = SIZE_BINS,
+    bins: Sequence[tuple[str, float, float]] | None = None,
     keep_outputs: bool = True,
     warmup: bool = True,
     seed: int | None = None,
@@ -612,8 +639,8 @@ def evaluate_methods(
     max_frames : int, optional
         Evaluate at most this many frames: the sequences are taken in order and the
         last one truncated. Default: the profile's ``max_eval_frames``, else all.
-    bins : sequence of (name, min_width, max_width)
-        Hole-size bins (:data:`SIZE_BINS`).
+    bins : sequence of (name, min_width, max_width), optional
+        Hole-size bins; default :func:`size_bins` of the frames' width.
     keep_outputs : bool
         Keep each method's outputs in the result (for figures).
     warmup : bool
@@ -655,6 +682,8 @@ def evaluate_methods(
     inputs = np.where(holes, np.float32(0), targets)
     components = hole_components(holes)
     seed = SEED if seed is None else seed
+    if bins is None:
+        bins = size_bins(int(targets.shape[-1]))
 
     rows, bin_table, outputs = [], [], {}
     for name, fn in fns.items():
