@@ -246,18 +246,38 @@ def test_keras_method_wraps_a_two_input_model():
     keras = pytest.importorskip("keras")
     image = keras.Input((None, None, 1))
     valid = keras.Input((None, None, 1))
-    # a "model" that returns 0.25 everywhere
-    out = keras.layers.Lambda(lambda z: z[0] * 0 + 0.25)([image, valid])
+    # returns its image input where valid, 0.25 in the holes: checks what the wrapper feeds
+    out = keras.layers.Lambda(lambda z: z[0] + (1.0 - z[1]) * 0.25)([image, valid])
     model = keras.Model([image, valid], out)
     seq = make_sequence(T=2, H=16, W=16)
-    fill = ev.keras_method(model, batch_size=2)
-    got = fill(seq.frames, seq.holes)
+    noisy = np.where(seq.holes, 9.0, seq.frames).astype(np.float32)  # hidden values must not leak
+    got = ev.keras_method(model, batch_size=2)(noisy, seq.holes)
+    assert got.shape == seq.frames.shape
     np.testing.assert_array_equal(got[~seq.holes], seq.frames[~seq.holes])
     np.testing.assert_allclose(got[seq.holes], 0.25)
     with pytest.raises(
         ValueError, match=r"Unknown mode: expected '2d' or '3d'\. Received mode='4d'\."
     ):
         ev.keras_method(model, mode="4d")
+    with pytest.raises(
+        ValueError, match=r"Expected a positive batch size\. Received batch_size=0\."
+    ):
+        ev.keras_method(model, batch_size=0)
+
+
+def test_keras_method_3d_feeds_the_whole_sequence():
+    keras = pytest.importorskip("keras")
+    image = keras.Input((None, None, None, 1))
+    valid = keras.Input((None, None, None, 1))
+    # the mean over time of the masked image: only a (1, T, H, W, 1) sample gives this
+    out = keras.layers.Lambda(lambda z: keras.ops.mean(z[0], axis=1, keepdims=True) + 0.0 * z[0])(
+        [image, valid]
+    )
+    model = keras.Model([image, valid], out)
+    seq = make_sequence(T=3, H=16, W=16)
+    got = ev.keras_method(model, mode="3d")(seq.frames, seq.holes)
+    expected = np.broadcast_to(np.where(seq.holes, 0, seq.frames).mean(axis=0), seq.frames.shape)
+    np.testing.assert_allclose(got[seq.holes], expected[seq.holes], rtol=1e-6)
 
 
 def test_qualitative_panel_and_bins_figures():
