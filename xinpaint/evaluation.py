@@ -360,6 +360,15 @@ def hole_components(holes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
         ``2 * max(EDT) - 1`` (see the module docstring).
     areas : (n,) ndarray of int
         Pixels of each component.
+
+    Examples
+    --------
+    >>> holes = np.zeros((1, 20, 20), bool)
+    >>> holes[0, 2:5, 1:19] = True  # a needle 3 pixels across
+    >>> holes[0, 10:19, 6:15] = True  # a 9 x 9 plate
+    >>> labels, widths, areas = hole_components(holes)
+    >>> widths.tolist(), areas.tolist()
+    ([3, 9], [54, 81])
     """
     holes = np.asarray(holes, dtype=bool)
     stack = holes.reshape((-1, *holes.shape[-2:]))
@@ -660,6 +669,14 @@ def evaluate_methods(
         If a sequence lacks ``frames``/``holes`` or has bad shapes, a method is
         neither a baseline name nor a callable, or a method returns an array of
         another shape or non-finite values in the holes.
+
+    Examples
+    --------
+    >>> from xinpaint.data import load_split  # doctest: +SKIP
+    >>> res = evaluate_methods(load_split("test", profile="smoke"),
+    ...                        ["linear", "biharmonic"], chapter="interpolation",
+    ...                        profile="smoke")  # doctest: +SKIP
+    >>> res.rows.to_markdown()  # doctest: +SKIP
     """
     from xinpaint import metrics
     from xinpaint.chapter import SEED
