@@ -34,12 +34,18 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest tests --ignore=tests/browser -n $(PYTEST_WORKERS) --dist loadfile
 
+# Training checkpoints go to fresh folders, so that the nbval re-execution trains again
+# and its tagged outputs check that one seed gives the same smoke results.
 chapters: $(STAMP)
-	rm -rf $(TEST_OUT)/notebooks
+	rm -rf $(TEST_OUT)/notebooks $(TEST_OUT)/runs-1
+	XINPAINT_RUNS=$(CURDIR)/$(TEST_OUT)/runs-1 \
 	$(PY) -m xinpaint.harness execute --profile smoke --out $(TEST_OUT)/notebooks --keep-going
 
 nbval: $(STAMP)
+	rm -rf $(TEST_OUT)/runs-2 $(TEST_OUT)/nbval-results
+	XINPAINT_RUNS=$(CURDIR)/$(TEST_OUT)/runs-2 \
 	XINPAINT_RESULTS_DIR=$(CURDIR)/$(TEST_OUT)/nbval-results \
+	XINPAINT_RECORDED_DIR=$(CURDIR)/$(TEST_OUT)/notebooks \
 	$(PY) -m pytest --nbval-lax --nbval-kernel-name xinpaint -p no:cacheprovider \
 		-o addopts="" --durations=10 $(TEST_OUT)/notebooks/*.ipynb
 

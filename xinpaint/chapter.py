@@ -14,7 +14,7 @@ from pathlib import Path
 
 from xinpaint.profiles import Profile, get_profile
 
-__all__ = ["SEED", "results_dir", "run_dir", "setup", "write_json"]
+__all__ = ["SEED", "recorded_dir", "results_dir", "run_dir", "setup", "write_json"]
 
 #: The one seed of the study: the same seed gives the same data and the same smoke results.
 SEED = 20210204
@@ -121,6 +121,22 @@ def results_dir(profile: str | Profile) -> Path:
     path = Path(os.environ.get("XINPAINT_RESULTS_DIR", Path("results") / name))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def recorded_dir(profile: str | Profile) -> Path:
+    """Folder holding the JSON results of the other chapters of the same run.
+
+    The harness sets ``XINPAINT_RECORDED_DIR`` to the folder it moves each finished
+    chapter's results into; by hand it is ``results/<profile>/`` (relative to the
+    repository root when run from ``book/``).
+    """
+    name = get_profile(profile).name
+    if "XINPAINT_RECORDED_DIR" in os.environ:
+        return Path(os.environ["XINPAINT_RECORDED_DIR"])
+    for base in (Path("results"), Path("..") / "results"):
+        if (base / name).is_dir():
+            return base / name
+    return Path("results") / name
 
 
 def run_dir(chapter: str, profile: str | Profile) -> Path:

@@ -308,6 +308,8 @@ def execute_chapter(
 
     env_overrides = {
         "XINPAINT_RESULTS_DIR": str(results_tmp),
+        # Results of the chapters already run (read by the results chapter).
+        "XINPAINT_RECORDED_DIR": str(out_dir.resolve()),
         "XINPAINT_PROFILE": profile,
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "PYTHONWARNINGS": "ignore::DeprecationWarning",
