@@ -1,0 +1,86 @@
+"""xinpaint.inference.inpaint: dtypes, visible pixels, tiling, errors."""
+
+import keras
+import numpy as np
+import pytest
+
+from xinpaint.inference import inpaint
+
+
+def _smooth(shape, dtype=np.float32, scale=1.0):
+    t, h, w = shape
+    z, y, x = np.mgrid[:t, :h, :w].astype(np.float64)
+    values = 0.5 + 0.3 * np.sin(x / 9.0 + z / 5.0) * np.cos(y / 11.0)
+    return (values * scale).astype(dtype)
+
+
+def _holes(shape):
+    holes = np.zeros(shape, bool)
+    holes[..., 10:14, 5:40] = True
+    holes[..., 30:38, 30:38] = True
+    return holes
+
+
+@pytest.mark.parametrize("dtype,scale", [(np.uint8, 250), (np.uint16, 60000), (np.float16, 1),
+                                         (np.float32, 1), (np.float64, 1000)])
+def test_keeps_dtype_range_and_visible_pixels(dtype, scale):
+    frames = _smooth((2, 48, 48), dtype, scale)
+    holes = _holes(frames.shape)
+    out = inpaint(frames, holes, model="biharmonic")
+    assert out.dtype == frames.dtype and out.shape == frames.shape
+    np.testing.assert_array_equal(out[~holes], frames[~holes])
+    err = np.abs(out[holes].astype(np.float64) - frames[holes].astype(np.float64))
+    assert err.mean() < 0.01 * scale
+
+
+def test_corrupted_hole_values_do_not_matter():
+    frames = _smooth((1, 40, 40))[0]
+    holes = _holes(frames.shape)
+    spoiled = frames.copy()
+    spoiled[holes] = 1e6
+    np.testing.assert_array_equal(inpaint(frames, holes), inpaint(spoiled, holes))
+
+
+def _constant_model(value):
+    image = keras.Input((None, None, 1))
+    valid = keras.Input((None, None, 1))
+    out = keras.layers.Lambda(lambda x: x * 0.0 + value)(image)
+    return keras.Model([image, valid], out)
+
+
+def test_tiles_blend_without_seams():
+    frames = _smooth((1, 100, 90))[0]
+    holes = np.zeros(frames.shape, bool)
+    holes[::7, :] = True  # rows across every tile boundary
+    out = inpaint(frames, holes, model=_constant_model(0.25), tile=32, overlap=8)
+    lo, hi = frames[~holes].min(), frames[~holes].max()
+    np.testing.assert_allclose(out[holes], lo + 0.25 * (hi - lo), rtol=1e-5)
+    np.testing.assert_array_equal(out[~holes], frames[~holes])
+
+
+def test_empty_holes_give_a_copy_with_a_warning():
+    frames = _smooth((1, 16, 16))[0]
+    with pytest.warns(UserWarning, match="holes is empty"):
+        out = inpaint(frames, np.zeros(frames.shape, bool))
+    assert out is not frames
+    np.testing.assert_array_equal(out, frames)
+
+
+@pytest.mark.parametrize(
+    "frames,holes,kwargs,match",
+    [
+        (np.zeros((4, 4, 4, 4)), np.zeros((4, 4, 4, 4), bool), {}, r"Received frames.shape=\(4, 4, 4, 4\)"),
+        (np.zeros((8, 8)), np.zeros((8, 9), bool), {}, r"Received holes.shape=\(8, 9\)"),
+        (np.zeros((8, 8)), np.zeros((8, 8), np.uint8), {}, r"got 0/1 numbers.*holes.dtype=uint8"),
+        (np.zeros((8, 8)), np.full((8, 8), 0.5), {}, r"Received holes.dtype=float64"),
+        (np.zeros((2, 8, 8)), np.stack([np.zeros((8, 8), bool), np.ones((8, 8), bool)]), {},
+         r"holes covering all of frame 1"),
+        (np.full((8, 8), np.nan), np.eye(8, dtype=bool), {}, r"NaN or infinity"),
+        (np.zeros((8, 8)), np.eye(8, dtype=bool), {"model": "magic"}, r"Received model='magic'"),
+        (np.zeros((8, 8)), np.eye(8, dtype=bool), {"tile": 0}, r"Received tile=0"),
+        (np.zeros((8, 8), bool), np.eye(8, dtype=bool), {}, r"frames.dtype=bool"),
+    ],
+)
+def test_bad_input_names_the_argument(frames, holes, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        inpaint(frames, holes, **kwargs)
