@@ -39,3 +39,96 @@ def test_info_text(capsys):
 def test_no_command_prints_help_and_exit_code_2(capsys):
     assert main([]) == 2
     assert "usage: xinpaint" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- inpaint
+
+
+def _files(tmp_path, dtype=None):
+    import numpy as np
+
+    y, x = np.mgrid[:40, :48]
+    frames = (1000 + 20 * x + 10 * y).astype(np.uint16)[None].repeat(3, axis=0)
+    holes = np.zeros(frames.shape, np.uint8)
+    holes[:, 10:14, 5:30] = 1
+    np.save(tmp_path / "frames.npy", frames)
+    np.save(tmp_path / "holes.npy", holes)
+    return frames, holes.astype(bool)
+
+
+def test_inpaint_file_keeps_dtype_and_visible_pixels(tmp_path):
+    import numpy as np
+
+    frames, holes = _files(tmp_path)
+    out = tmp_path / "out.tif"
+    assert main(["inpaint", str(tmp_path / "frames.npy"), "--holes", str(tmp_path / "holes.npy"),
+                 "-o", str(out), "-q"]) == 0
+    from xinpaint.io import read_image
+
+    result = read_image(out).data
+    assert result.dtype == np.uint16
+    np.testing.assert_array_equal(result[~holes], frames[~holes])
+    assert np.abs(result[holes].astype(int) - frames[holes]).max() <= 1  # a plane is exact
+
+
+def test_metal_threshold_segments_bright_metal(tmp_path):
+    import numpy as np
+
+    frames, holes = _files(tmp_path)
+    with_metal = frames.copy()
+    with_metal[holes] = 60000
+    np.save(tmp_path / "metal.npy", with_metal)
+    out = tmp_path / "out.npy"
+    assert main(["inpaint", str(tmp_path / "metal.npy"), "--metal-threshold", "50000",
+                 "--dilate", "0", "-o", str(out), "-q"]) == 0
+    result = np.load(out)
+    assert np.abs(result.astype(int) - frames).max() <= 1
+
+
+def _fails(args, capsys, message):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert message in err, err
+
+
+def test_inpaint_bad_input_exits_2_with_one_line(tmp_path, capsys):
+    import numpy as np
+
+    _files(tmp_path)
+    frames, holes, out = (str(tmp_path / n) for n in ("frames.npy", "holes.npy", "out.npy"))
+    _fails(["inpaint", str(tmp_path / "missing.tif"), "--holes", holes, "-o", out], capsys,
+           "input: No such file")
+    (tmp_path / "junk.tif").write_bytes(b"junk")
+    _fails(["inpaint", str(tmp_path / "junk.tif"), "--holes", holes, "-o", out], capsys,
+           "input: Could not read the file as tiff")
+    np.save(tmp_path / "small.npy", np.zeros((3, 40, 40), bool))
+    _fails(["inpaint", frames, "--holes", str(tmp_path / "small.npy"), "-o", out], capsys,
+           "holes: shape (3, 40, 40) differs from the input's (3, 40, 48)")
+    np.save(tmp_path / "empty.npy", np.zeros((3, 40, 48), bool))
+    _fails(["inpaint", frames, "--holes", str(tmp_path / "empty.npy"), "-o", out], capsys,
+           "the mask is empty")
+    full = np.zeros((3, 40, 48), bool)
+    full[1] = True
+    np.save(tmp_path / "full.npy", full)
+    _fails(["inpaint", frames, "--holes", str(tmp_path / "full.npy"), "-o", out], capsys,
+           "hides every pixel of frame 1")
+    _fails(["inpaint", frames, "--holes", holes, "--model", "nope", "-o", out], capsys,
+           "Received model='nope'")
+    assert not (tmp_path / "out.npy").exists()  # nothing written on failure
+
+
+def test_existing_output_needs_overwrite(tmp_path, capsys):
+    _files(tmp_path)
+    out = tmp_path / "out.npy"
+    out.write_bytes(b"keep me")
+    args = ["inpaint", str(tmp_path / "frames.npy"), "--holes", str(tmp_path / "holes.npy"),
+            "-o", str(out), "-q"]
+    _fails(args, capsys, "output exists (pass --overwrite to replace it)")
+    assert out.read_bytes() == b"keep me"
+    assert main([*args, "--overwrite"]) == 0
+
+
+def test_models_lists_classical_methods(capsys):
+    assert main(["models"]) == 0
+    assert "biharmonic" in capsys.readouterr().out
