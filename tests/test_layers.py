@@ -1,0 +1,243 @@
+"""Partial convolution layers against a brute-force NumPy reference (xinpaint.layers)."""
+
+import itertools
+
+import keras
+import numpy as np
+import pytest
+
+from xinpaint.layers import Composite, PConv2D, PConv3D, RepeatChannels, composite
+
+
+def _same_pads(size, k, s, d):
+    eff = (k - 1) * d + 1
+    out = -(-size // s)
+    total = max((out - 1) * s + eff - size, 0)
+    return total // 2, total - total // 2
+
+
+def np_pconv(x, valid, kernel, bias, *, strides, padding, dilation, multi_channel):
+    """Brute force: loop over every output position and every kernel tap."""
+    rank = x.ndim - 2
+    ksize = kernel.shape[:rank]
+    cin, cout = kernel.shape[-2:]
+    if padding == "same":
+        pads = [_same_pads(n, k, s, d) for n, k, s, d in zip(x.shape[1:-1], ksize, strides, dilation)]
+    else:
+        pads = [(0, 0)] * rank
+    xp = np.pad(x, [(0, 0), *pads, (0, 0)])
+    vp = np.pad(valid, [(0, 0), *pads, (0, 0)])  # padding counts as holes
+    if multi_channel and valid.shape[-1] == 1:
+        vp = np.repeat(vp, cin, axis=-1)
+    out_sizes = [(n + p0 + p1 - ((k - 1) * d + 1)) // s + 1
+                 for n, (p0, p1), k, s, d in zip(x.shape[1:-1], pads, ksize, strides, dilation)]
+    window = int(np.prod(ksize)) * (cin if multi_channel else 1)
+    y = np.zeros((x.shape[0], *out_sizes, cout))
+    new_valid = np.zeros((x.shape[0], *out_sizes, 1))
+    for b in range(x.shape[0]):
+        for pos in itertools.product(*[range(n) for n in out_sizes]):
+            acc = np.zeros(cout)
+            ssum = 0.0
+            for tap in itertools.product(*[range(k) for k in ksize]):
+                idx = tuple(p * s + t * d for p, s, t, d in zip(pos, strides, tap, dilation))
+                xv = xp[(b, *idx)]
+                vv = vp[(b, *idx)]
+                acc += (xv * vv) @ kernel[tap] if vv.shape[-1] > 1 else (xv * vv[0]) @ kernel[tap]
+                ssum += vv.sum()
+            if ssum > 0:
+                y[(b, *pos)] = acc * window / ssum + bias
+                new_valid[(b, *pos)] = 1.0
+    return y, new_valid
+
+
+CASES_2D = [
+    # (shape, cin, cout, kernel, strides, padding, dilation, multi_channel)
+    ((9, 8), 2, 3, 3, 1, "same", 1, False),
+    ((9, 8), 2, 3, 3, 2, "same", 1, False),
+    ((10, 10), 1, 2, 5, 1, "same", 1, False),
+    ((11, 9), 3, 2, 5, 2, "same", 1, True),
+    ((9, 9), 2, 2, 3, 1, "valid", 1, True),
+    ((10, 9), 2, 2, 3, 1, "same", 2, False),
+    ((8, 8), 2, 4, 3, 2, "valid", 1, False),
+]
+
+
+def _masks(rng, shape, channels):
+    valid = (rng.random((*shape, channels)) > 0.35).astype("float32")
+    valid[0, 0:7, 0:7] = 0  # a block larger than a window: fully hidden windows
+    return valid
+
+
+@pytest.mark.parametrize("case", CASES_2D)
+def test_pconv2d_matches_numpy_reference(rng, case):
+    shape, cin, cout, k, s, padding, d, multi = case
+    x = rng.normal(size=(2, *shape, cin)).astype("float32")
+    valid = _masks(rng, (2, *shape), cin if multi else 1)
+    layer = PConv2D(cout, k, strides=s, padding=padding, dilation_rate=d, multi_channel=multi,
+                    bias_initializer="random_normal")
+    y, new_valid = layer([x, valid])
+    kernel, bias = (w.numpy() for w in layer.weights)
+    ref_y, ref_valid = np_pconv(x, valid, kernel, bias, strides=(s, s), padding=padding,
+                                dilation=(d, d), multi_channel=multi)
+    np.testing.assert_allclose(np.asarray(y), ref_y, rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(np.asarray(new_valid), ref_valid)
+    assert (ref_valid == 0).any()  # the case does have windows with nothing visible
+
+
+@pytest.mark.parametrize("strides,k,multi", [((1, 1, 1), 3, False), ((1, 2, 2), 3, False),
+                                              ((2, 2, 2), 3, True), ((1, 1, 1), (3, 5, 5), False)])
+def test_pconv3d_matches_numpy_reference(rng, strides, k, multi):
+    x = rng.normal(size=(1, 5, 8, 7, 2)).astype("float32")
+    valid = (rng.random((1, 5, 8, 7, 2 if multi else 1)) > 0.3).astype("float32")
+    valid[0, :, 1:6, 1:6] = 0
+    layer = PConv3D(3, k, strides=strides, multi_channel=multi, bias_initializer="ones")
+    y, new_valid = layer([x, valid])
+    kernel, bias = (w.numpy() for w in layer.weights)
+    ref_y, ref_valid = np_pconv(x, valid, kernel, bias, strides=strides, padding="same",
+                                dilation=(1, 1, 1), multi_channel=multi)
+    np.testing.assert_allclose(np.asarray(y), ref_y, rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(np.asarray(new_valid), ref_valid)
+
+
+def test_multi_channel_accepts_a_broadcast_single_channel_mask(rng):
+    x = rng.normal(size=(1, 8, 8, 3)).astype("float32")
+    valid1 = (rng.random((1, 8, 8, 1)) > 0.5).astype("float32")
+    layer = PConv2D(2, 3, multi_channel=True)
+    y1, v1 = layer([x, valid1])
+    y3, v3 = layer([x, np.repeat(valid1, 3, axis=-1)])
+    np.testing.assert_allclose(np.asarray(y1), np.asarray(y3), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(np.asarray(v1), np.asarray(v3))
+
+
+def test_set_weights_like_conv2d(rng):
+    conv = keras.layers.Conv2D(4, 3, padding="same")
+    pconv = PConv2D(4, 3)
+    x = rng.normal(size=(1, 6, 6, 2)).astype("float32")
+    conv(x)
+    pconv([x, np.ones((1, 6, 6, 1), "float32")])
+    pconv.set_weights(conv.get_weights())
+    assert [w.name for w in pconv.weights] == ["kernel", "bias"]
+    # Fully visible interior: a partial convolution is the plain convolution.
+    y, _ = pconv([x, np.ones((1, 6, 6, 1), "float32")])
+    np.testing.assert_allclose(np.asarray(y)[:, 1:-1, 1:-1], np.asarray(conv(x))[:, 1:-1, 1:-1],
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_gradients_reach_the_kernel_and_not_through_holes(rng):
+    import tensorflow as tf
+
+    x = tf.constant(rng.normal(size=(1, 8, 8, 1)).astype("float32"))
+    valid = np.ones((1, 8, 8, 1), "float32")
+    valid[:, 2:5, 2:5] = 0
+    layer = PConv2D(2, 3)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y, _ = layer([x, valid])
+        loss = tf.reduce_sum(y**2)
+    g_kernel = tape.gradient(loss, layer.kernel)
+    g_x = tape.gradient(loss, x).numpy()
+    assert np.isfinite(g_kernel.numpy()).all() and np.abs(g_kernel.numpy()).sum() > 0
+    assert np.all(g_x[0, 2:5, 2:5] == 0)  # hidden inputs do not influence the output
+
+
+def test_config_round_trip():
+    layer = PConv3D(5, (3, 5, 5), strides=(1, 2, 2), activation="relu", multi_channel=True,
+                    use_bias=False, kernel_regularizer="l2", name="p3")
+    clone = PConv3D.from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+    assert keras.saving.get_registered_name(PConv2D) == "xinpaint>PConv2D"
+
+
+def test_keras_save_and_load(tmp_path, rng):
+    image = keras.Input((16, 16, 1))
+    valid = keras.Input((16, 16, 1))
+    y, m = PConv2D(4, 3, strides=2, activation="relu")([image, valid])
+    y, m = PConv2D(1, 3)([y, RepeatChannels(1)(m)])
+    model = keras.Model([image, valid], Composite()([image[:, ::2, ::2], m, y]))
+    x = rng.random((2, 16, 16, 1)).astype("float32")
+    v = (rng.random((2, 16, 16, 1)) > 0.2).astype("float32")
+    path = tmp_path / "m.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_allclose(np.asarray(loaded([x, v])), np.asarray(model([x, v])), rtol=1e-6)
+
+
+def test_one_fit_step_changes_the_weights(rng):
+    image = keras.Input((8, 8, 1))
+    valid = keras.Input((8, 8, 1))
+    y, _ = PConv2D(1, 3)([image, valid])
+    model = keras.Model([image, valid], y)
+    model.compile("adam", "mae")
+    before = model.get_weights()[0].copy()
+    x = rng.random((4, 8, 8, 1)).astype("float32")
+    model.fit([x, np.ones_like(x)], x, epochs=1, batch_size=4, verbose=0)
+    assert not np.allclose(before, model.get_weights()[0])
+
+
+def test_composite_never_changes_known_pixels(rng):
+    image = rng.random((2, 5, 5, 1)).astype("float32")
+    prediction = rng.random((2, 5, 5, 1)).astype("float32")
+    valid = (rng.random((2, 5, 5, 1)) > 0.5).astype("float32")
+    out = np.asarray(Composite()([image, valid, prediction]))
+    np.testing.assert_array_equal(out[valid == 1], image[valid == 1])
+    np.testing.assert_array_equal(out[valid == 0], prediction[valid == 0])
+    np.testing.assert_array_equal(composite(image, prediction, valid), out)
+
+
+def test_mixed_float16_stays_close_to_float32(rng):
+    x = rng.random((1, 16, 16, 2)).astype("float32")
+    valid = (rng.random((1, 16, 16, 1)) > 0.3).astype("float32")
+    ref_layer = PConv2D(4, 3)
+    ref, _ = ref_layer([x, valid])
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        layer = PConv2D(4, 3)
+        layer([x, valid])
+        layer.set_weights(ref_layer.get_weights())
+        y, m = layer([x, valid])
+        assert y.dtype == "float16"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    np.testing.assert_allclose(np.asarray(y, "float32"), np.asarray(ref), rtol=2e-2, atol=2e-2)
+
+
+def test_jit_compile(rng):
+    import tensorflow as tf
+
+    layer = PConv2D(3, 3, strides=2)
+    x = rng.random((2, 16, 16, 1)).astype("float32")
+    valid = (rng.random((2, 16, 16, 1)) > 0.3).astype("float32")
+    eager, _ = layer([x, valid])
+    jitted, _ = tf.function(lambda a, b: layer([a, b]), jit_compile=True)(x, valid)
+    np.testing.assert_allclose(np.asarray(jitted), np.asarray(eager), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"filters": 0, "kernel_size": 3}, r"Expected a strictly positive value. Received filters=0"),
+        ({"filters": -2, "kernel_size": 3}, r"Received filters=-2"),
+        ({"filters": 2, "kernel_size": 0}, r"Received kernel_size=\(0, 0\)"),
+        ({"filters": 2, "kernel_size": (3, 3, 3)}, r"Expected 2 values. Received kernel_size=\(3, 3, 3\)"),
+        ({"filters": 2, "kernel_size": 3, "padding": "causal"}, r"Received padding='causal'"),
+        ({"filters": 2, "kernel_size": 3, "strides": 0}, r"Received strides=\(0, 0\)"),
+    ],
+)
+def test_bad_arguments_name_the_value(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        PConv2D(**kwargs)
+
+
+def test_bad_inputs_name_the_value():
+    x = np.zeros((1, 8, 8, 2), "float32")
+    with pytest.raises(ValueError, match=r"Expected a list \[x, valid\] of two tensors"):
+        PConv2D(2, 3)(x)
+    with pytest.raises(ValueError, match=r"spatial shape of x \(8, 8\). Received valid.shape=\(1, 8, 7, 1\)"):
+        PConv2D(2, 3)([x, np.zeros((1, 8, 7, 1), "float32")])
+    with pytest.raises(ValueError, match=r"valid with 1 \(or multi_channel=True\) channels. "
+                                         r"Received valid.shape=\(1, 8, 8, 2\)"):
+        PConv2D(2, 3)([x, np.zeros((1, 8, 8, 2), "float32")])
+    with pytest.raises(ValueError, match=r"valid with 1 or 2 channels. Received valid.shape=\(1, 8, 8, 3\)"):
+        PConv2D(2, 3, multi_channel=True)([x, np.zeros((1, 8, 8, 3), "float32")])
+    with pytest.raises(ValueError, match=r"expects x of rank 5"):
+        PConv3D(2, 3)([x, np.zeros((1, 8, 8, 1), "float32")])
