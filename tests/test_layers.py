@@ -22,7 +22,7 @@ def np_pconv(x, valid, kernel, bias, *, strides, padding, dilation, multi_channe
     ksize = kernel.shape[:rank]
     cin, cout = kernel.shape[-2:]
     if padding == "same":
-        pads = [_same_pads(n, k, s, d) for n, k, s, d in zip(x.shape[1:-1], ksize, strides, dilation)]
+        pads = [_same_pads(n, k, s, d) for n, k, s, d in zip(x.shape[1:-1], ksize, strides, dilation, strict=True)]
     else:
         pads = [(0, 0)] * rank
     xp = np.pad(x, [(0, 0), *pads, (0, 0)])
@@ -30,7 +30,7 @@ def np_pconv(x, valid, kernel, bias, *, strides, padding, dilation, multi_channe
     if multi_channel and valid.shape[-1] == 1:
         vp = np.repeat(vp, cin, axis=-1)
     out_sizes = [(n + p0 + p1 - ((k - 1) * d + 1)) // s + 1
-                 for n, (p0, p1), k, s, d in zip(x.shape[1:-1], pads, ksize, strides, dilation)]
+                 for n, (p0, p1), k, s, d in zip(x.shape[1:-1], pads, ksize, strides, dilation, strict=True)]
     window = int(np.prod(ksize)) * (cin if multi_channel else 1)
     y = np.zeros((x.shape[0], *out_sizes, cout))
     new_valid = np.zeros((x.shape[0], *out_sizes, 1))
@@ -39,7 +39,7 @@ def np_pconv(x, valid, kernel, bias, *, strides, padding, dilation, multi_channe
             acc = np.zeros(cout)
             ssum = 0.0
             for tap in itertools.product(*[range(k) for k in ksize]):
-                idx = tuple(p * s + t * d for p, s, t, d in zip(pos, strides, tap, dilation))
+                idx = tuple(p * s + t * d for p, s, t, d in zip(pos, strides, tap, dilation, strict=True))
                 xv = xp[(b, *idx)]
                 vv = vp[(b, *idx)]
                 acc += (xv * vv) @ kernel[tap] if vv.shape[-1] > 1 else (xv * vv[0]) @ kernel[tap]
@@ -194,7 +194,7 @@ def test_mixed_float16_stays_close_to_float32(rng):
         layer = PConv2D(4, 3)
         layer([x, valid])
         layer.set_weights(ref_layer.get_weights())
-        y, m = layer([x, valid])
+        y, _ = layer([x, valid])
         assert y.dtype == "float16"
     finally:
         keras.mixed_precision.set_global_policy("float32")
