@@ -240,6 +240,7 @@ def inpaint(
     """
     from xinpaint.baselines import METHODS
     from xinpaint.baselines import inpaint as classical
+    from xinpaint.models import spatial_multiple
 
     frames, holes = _validate(frames, holes)
     for name, value in (("tile", tile), ("batch_size", batch_size)):
@@ -256,7 +257,7 @@ def inpaint(
     else:
         net = load_model(model)
         rank = len(net.inputs[0].shape) - 2  # 2 for (B, H, W, 1), 3 for (B, T, H, W, 1)
-        multiple = 2 ** _depth_of(net)
+        multiple = spatial_multiple(net)
         valid = (~holes).astype(np.float32)
         if rank == 2:
             stack_u = unit.reshape((-1, *unit.shape[-2:]))
@@ -273,14 +274,6 @@ def inpaint(
     out = _from_unit(filled, lo, scale, frames.dtype)
     out[~holes] = frames[~holes]
     return out
-
-
-def _depth_of(model) -> int:
-    """Down-sampling levels of a U-Net (from its config when recorded, else 4)."""
-    depth = getattr(model, "xinpaint_depth", None)
-    if depth is None:
-        depth = (getattr(model, "_xinpaint_meta", None) or {}).get("depth", 4)
-    return int(depth)
 
 
 def _predict_sequence(net, unit, valid, *, tile, overlap, multiple, batch_size, progress):

@@ -32,7 +32,7 @@ import math
 import keras
 from keras import ops
 
-__all__ = ["BasePConv", "Composite", "PConv2D", "PConv3D", "RepeatChannels", "composite"]
+__all__ = ["BasePConv", "CentreFrame", "Composite", "PConv2D", "PConv3D", "RepeatChannels", "composite"]
 
 
 def _tuple(value, rank: int, name: str) -> tuple[int, ...]:
@@ -349,3 +349,14 @@ class RepeatChannels(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "channels": self.channels}
+
+
+@keras.saving.register_keras_serializable(package="xinpaint")
+class CentreFrame(keras.layers.Layer):
+    """The centre frame ``T // 2`` of a ``(batch, T, height, width, channels)`` tensor."""
+
+    def call(self, inputs):
+        return inputs[:, inputs.shape[1] // 2]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], *input_shape[2:])

@@ -1,0 +1,326 @@
+"""The U-Net family of the study: plain, partial-convolution, 2D and 2D+T, hybrid.
+
+Every model takes ``[image, valid]`` (``valid = 1 - holes``, one channel) and returns
+the image, so the chapters can swap them:
+
+==================  ==================================================================
+builder             what it is
+==================  ==================================================================
+``unet2d``          plain convolutions (Ronneberger et al., 2015); the holes hold
+                    whatever value the caller put there; ``valid_as_channel=True``
+                    feeds the mask as an extra input channel
+``unet3d``          the same with 3D convolutions, for 2D+T patches
+``pconv_unet2d``    partial convolutions everywhere (Liu et al., 2018)
+``pconv_unet3d``    3D partial convolutions; ``many2many=False`` predicts the centre
+                    frame only
+==================  ==================================================================
+
+All share one layout: ``depth`` encoder levels, each one convolution with stride 2
+(spatial only in 3D, by default), batch normalisation (not on the first level) and
+ReLU; then ``depth`` decoder levels, each a nearest-neighbour up-sampling, a
+concatenation with the encoder's features of that scale (the input image at full
+scale), a 3×3 convolution, batch normalisation and LeakyReLU(0.2); a last 3×3
+convolution gives one channel. With ``residual=True`` the network's output is a
+correction added to the input image (the hybrid models of the study, which receive a
+classical fill of the holes and start at its level); with ``composite_output=True``
+(the default) the output is ``valid * image + (1 - valid) * prediction``, so a model
+never changes a known pixel.
+
+Encoder batch-norm layers are named ``enc_bn_<level>``; :func:`freeze_encoder_batchnorm`
+freezes them for the fine-tuning stage of the PConv schedule.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from xinpaint.layers import CentreFrame, Composite, PConv2D, PConv3D, RepeatChannels
+
+__all__ = [
+    "freeze_encoder_batchnorm",
+    "pconv_unet2d",
+    "pconv_unet3d",
+    "spatial_multiple",
+    "unet2d",
+    "unet3d",
+]
+
+
+def _check(input_shape, rank, depth, base_filters, kernel_size, name):
+    try:
+        input_shape = tuple(None if s is None else int(s) for s in input_shape)
+    except TypeError:
+        raise ValueError(f"Expected input_shape as a tuple. Received input_shape={input_shape!r}.") from None
+    if len(input_shape) != rank + 1:
+        example = "(64, 64, 1)" if rank == 2 else "(16, 64, 64, 1)"
+        raise ValueError(
+            f"{name} expects input_shape of length {rank + 1}, e.g. {example}. "
+            f"Received input_shape={input_shape!r}."
+        )
+    if input_shape[-1] is None or input_shape[-1] < 1:
+        raise ValueError(f"Expected a known channel count. Received input_shape={input_shape!r}.")
+    for arg, value in (("depth", depth), ("base_filters", base_filters),
+                       ("kernel_size", kernel_size)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"Expected a strictly positive value. Received {arg}={value!r}.")
+    multiple = 2**depth
+    for size in input_shape[-3:-1]:
+        if size is not None and size % multiple:
+            raise ValueError(
+                f"Expected height and width divisible by 2**depth = {multiple}. "
+                f"Received input_shape={input_shape!r} with depth={depth}."
+            )
+    return input_shape
+
+
+def _build(
+    input_shape,
+    *,
+    rank,
+    partial,
+    depth,
+    base_filters,
+    kernel_size,
+    first_kernel_size,
+    max_filters,
+    valid_as_channel=False,
+    residual=False,
+    composite_output=True,
+    temporal_strides=False,
+    many2many=True,
+    name,
+):
+    input_shape = _check(input_shape, rank, depth, base_filters, kernel_size, name)
+    channels = input_shape[-1]
+    image = keras.Input(input_shape, name="image")
+    valid = keras.Input((*input_shape[:-1], 1), name="valid")
+    stride = 2 if rank == 2 else ((2 if temporal_strides else 1), 2, 2)
+    filters = [min(base_filters * 2**i, max_filters) for i in range(depth)]
+    pconv = PConv2D if rank == 2 else PConv3D
+    conv = keras.layers.Conv2D if rank == 2 else keras.layers.Conv3D
+
+    def upsample(t, tag):
+        layer = (keras.layers.UpSampling2D(2, name=tag) if rank == 2 else
+                 keras.layers.UpSampling3D(stride, name=tag))
+        return layer(t)
+
+    # ------------------------------------------------------------------ encoder
+    if partial:
+        h, m = image, valid
+    else:
+        h = keras.layers.Concatenate(name="image_and_valid")([image, valid]) if valid_as_channel else image
+        m = None
+    skips = [(h, m, channels + (1 if valid_as_channel and not partial else 0))]
+    for i, f in enumerate(filters):
+        k = first_kernel_size if i == 0 else kernel_size
+        if partial:
+            h, m = pconv(f, k, strides=stride, name=f"enc_pconv_{i}")([h, m])
+        else:
+            h = conv(f, k, strides=stride, padding="same", name=f"enc_conv_{i}")(h)
+        if i > 0:
+            h = keras.layers.BatchNormalization(name=f"enc_bn_{i}")(h)
+        h = keras.layers.ReLU(name=f"enc_relu_{i}")(h)
+        skips.append((h, m, f))
+    # ------------------------------------------------------------------ decoder
+    h_channels = filters[-1]
+    for i in reversed(range(depth)):
+        skip_h, skip_m, skip_channels = skips[i]
+        h = upsample(h, f"dec_up_{i}")
+        h = keras.layers.Concatenate(name=f"dec_concat_{i}")([h, skip_h])
+        out_filters = filters[i - 1] if i > 0 else base_filters
+        if partial:
+            m = upsample(m, f"dec_up_valid_{i}")
+            m = keras.layers.Concatenate(name=f"dec_concat_valid_{i}")(
+                [RepeatChannels(h_channels, name=f"dec_rep_{i}")(m),
+                 RepeatChannels(skip_channels, name=f"dec_rep_skip_{i}")(skip_m)]
+            )
+            h, m = pconv(out_filters, kernel_size, multi_channel=True,
+                         name=f"dec_pconv_{i}")([h, m])
+        else:
+            h = conv(out_filters, kernel_size, padding="same", name=f"dec_conv_{i}")(h)
+        h = keras.layers.BatchNormalization(name=f"dec_bn_{i}")(h)
+        h = keras.layers.LeakyReLU(0.2, name=f"dec_lrelu_{i}")(h)
+        h_channels = out_filters
+    if partial:
+        prediction, _ = pconv(1, kernel_size, name="out_pconv")([h, m])
+    else:
+        prediction = conv(1, kernel_size, padding="same", name="out_conv")(h)
+    prediction = keras.layers.Activation("linear", dtype="float32", name="prediction")(prediction)
+    base = keras.layers.Activation("linear", dtype="float32", name="image_f32")(image[..., :1])
+    valid32 = keras.layers.Activation("linear", dtype="float32", name="valid_f32")(valid)
+    if residual:
+        prediction = keras.layers.Add(name="residual")([base, prediction])
+    if not many2many:
+        prediction = CentreFrame(name="centre_prediction")(prediction)
+        base = CentreFrame(name="centre_image")(base)
+        valid32 = CentreFrame(name="centre_valid")(valid32)
+    output = Composite(name="composite")([base, valid32, prediction]) if composite_output else prediction
+    return keras.Model([image, valid], output, name=name)
+
+
+def unet2d(
+    input_shape,
+    *,
+    depth: int = 4,
+    base_filters: int = 32,
+    kernel_size: int = 3,
+    first_kernel_size: int = 5,
+    max_filters: int = 256,
+    valid_as_channel: bool = False,
+    residual: bool = False,
+    composite_output: bool = True,
+    name: str = "unet2d",
+) -> keras.Model:
+    """A plain convolutional U-Net taking ``[image, valid]`` and returning the image.
+
+    Parameters
+    ----------
+    input_shape : tuple
+        ``(height, width, channels)``, e.g. ``(64, 64, 1)``; height and width may be
+        None, else divisible by ``2**depth``. Channel 0 is the image (holes filled
+        with whatever values the caller chose); more channels are extra inputs (e.g.
+        the hybrid's classical fill).
+    depth, base_filters, kernel_size, first_kernel_size, max_filters : int
+        Levels, width of the first level (doubling per level up to ``max_filters``),
+        kernel sizes.
+    valid_as_channel : bool
+        Concatenate ``valid`` to the image as an input channel.
+    residual : bool
+        Predict a correction added to channel 0 of the image.
+    composite_output : bool
+        Return ``valid * image + (1 - valid) * prediction``.
+    name : str
+        Model name.
+
+    Returns
+    -------
+    keras.Model
+
+    Examples
+    --------
+    >>> model = unet2d((64, 64, 1), depth=3, base_filters=8)
+    >>> [tuple(t.shape) for t in model.inputs], tuple(model.output.shape)
+    ([(None, 64, 64, 1), (None, 64, 64, 1)], (None, 64, 64, 1))
+    """
+    return _build(input_shape, rank=2, partial=False, depth=depth, base_filters=base_filters,
+                  kernel_size=kernel_size, first_kernel_size=first_kernel_size,
+                  max_filters=max_filters, valid_as_channel=valid_as_channel, residual=residual,
+                  composite_output=composite_output, name=name)
+
+
+def unet3d(
+    input_shape,
+    *,
+    depth: int = 3,
+    base_filters: int = 16,
+    kernel_size: int = 3,
+    first_kernel_size: int = 3,
+    max_filters: int = 128,
+    valid_as_channel: bool = True,
+    residual: bool = False,
+    composite_output: bool = True,
+    temporal_strides: bool = False,
+    many2many: bool = True,
+    name: str = "unet3d",
+) -> keras.Model:
+    """A plain 3D U-Net for 2D+T patches ``(frames, height, width, channels)``.
+
+    Arguments as :func:`unet2d`; ``temporal_strides`` also halves the frames at each
+    level (default: spatial down-sampling only, so short windows work);
+    ``many2many=False`` returns the centre frame only, ``(height, width, 1)``.
+    """
+    return _build(input_shape, rank=3, partial=False, depth=depth, base_filters=base_filters,
+                  kernel_size=kernel_size, first_kernel_size=first_kernel_size,
+                  max_filters=max_filters, valid_as_channel=valid_as_channel, residual=residual,
+                  composite_output=composite_output, temporal_strides=temporal_strides,
+                  many2many=many2many, name=name)
+
+
+def pconv_unet2d(
+    input_shape,
+    *,
+    depth: int = 4,
+    base_filters: int = 32,
+    kernel_size: int = 3,
+    first_kernel_size: int = 5,
+    max_filters: int = 256,
+    residual: bool = False,
+    composite_output: bool = True,
+    name: str = "pconv_unet2d",
+) -> keras.Model:
+    """The U-Net of :func:`unet2d` with partial convolutions (Liu et al., 2018).
+
+    The values inside the holes never reach the output: the model's result is the
+    same whatever fills them. Arguments as :func:`unet2d`.
+
+    Examples
+    --------
+    >>> model = pconv_unet2d((64, 64, 1), depth=3, base_filters=8)
+    >>> tuple(model.output.shape)
+    (None, 64, 64, 1)
+    """
+    return _build(input_shape, rank=2, partial=True, depth=depth, base_filters=base_filters,
+                  kernel_size=kernel_size, first_kernel_size=first_kernel_size,
+                  max_filters=max_filters, residual=residual, composite_output=composite_output,
+                  name=name)
+
+
+def pconv_unet3d(
+    input_shape,
+    *,
+    many2many: bool = True,
+    depth: int = 3,
+    base_filters: int = 16,
+    kernel_size: int = 3,
+    first_kernel_size: int = 3,
+    max_filters: int = 128,
+    residual: bool = False,
+    composite_output: bool = True,
+    temporal_strides: bool = False,
+    name: str = "pconv_unet3d",
+) -> keras.Model:
+    """A U-Net of 3D partial convolutions for 2D+T patches.
+
+    Parameters
+    ----------
+    input_shape : tuple
+        ``(frames, height, width, channels)``, e.g. ``(16, 64, 64, 1)``.
+    many2many : bool
+        True: every frame is predicted, output ``(frames, height, width, 1)``.
+        False: only the centre frame ``frames // 2``, output ``(height, width, 1)``.
+    Other arguments as :func:`unet3d`.
+    """
+    return _build(input_shape, rank=3, partial=True, depth=depth, base_filters=base_filters,
+                  kernel_size=kernel_size, first_kernel_size=first_kernel_size,
+                  max_filters=max_filters, residual=residual, composite_output=composite_output,
+                  temporal_strides=temporal_strides, many2many=many2many, name=name)
+
+
+def freeze_encoder_batchnorm(model: keras.Model) -> int:
+    """Freeze the encoder's batch normalisation (fine-tuning stage of the PConv schedule).
+
+    The layers named ``enc_bn_*`` are made non-trainable: Keras 3 then runs them in
+    inference mode, so their moving statistics stay fixed and their scale and offset
+    are not trained. Compile the model again afterwards.
+
+    Returns
+    -------
+    int
+        The number of layers frozen.
+    """
+    frozen = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization) and layer.name.startswith("enc_bn_"):
+            layer.trainable = False
+            frozen += 1
+    return frozen
+
+
+def spatial_multiple(model: keras.Model) -> int:
+    """The factor height and width must be divisible by (product of the spatial strides)."""
+    multiple = 1
+    for layer in model.layers:
+        strides = getattr(layer, "strides", None)
+        if strides is not None and not isinstance(layer, keras.layers.InputLayer):
+            multiple *= int(tuple(strides)[-1])
+    return multiple
