@@ -89,6 +89,7 @@ def _build(
     temporal_strides=False,
     many2many=True,
     name,
+    _pconv=None,
 ):
     input_shape = _check(input_shape, rank, depth, base_filters, kernel_size, name)
     channels = input_shape[-1]
@@ -96,7 +97,7 @@ def _build(
     valid = keras.Input((*input_shape[:-1], 1), name="valid")
     stride = 2 if rank == 2 else ((2 if temporal_strides else 1), 2, 2)
     filters = [min(base_filters * 2**i, max_filters) for i in range(depth)]
-    pconv = PConv2D if rank == 2 else PConv3D
+    pconv = _pconv or (PConv2D if rank == 2 else PConv3D)  # _pconv: benchmarks only
     conv = keras.layers.Conv2D if rank == 2 else keras.layers.Conv3D
 
     def upsample(t, tag):
