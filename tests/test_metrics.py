@@ -85,3 +85,14 @@ def test_tensorflow_versions_agree_with_numpy(pair):
 def test_bad_input_names_the_argument(args, kwargs, match):
     with pytest.raises(ValueError, match=match):
         metrics.psnr(*args, **kwargs)
+
+
+def test_keras_metrics_read_packed_targets(pair):
+    from xinpaint.losses import pack_targets
+
+    target, output, holes = pair
+    t, o = target[..., None].astype("float32"), output[..., None].astype("float32")
+    y = pack_targets(t, (~holes[..., None]).astype("float32"))
+    assert float(metrics.keras_hole_psnr(y, o)) == pytest.approx(
+        metrics.psnr(target, output, holes=holes), rel=1e-4)
+    assert float(metrics.keras_psnr(y, o)) == pytest.approx(metrics.psnr(target, output), rel=1e-4)

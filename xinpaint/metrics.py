@@ -31,7 +31,8 @@ import math
 
 import numpy as np
 
-__all__ = ["evaluate", "mae", "mse", "psnr", "ssim", "tf_hole_psnr", "tf_psnr"]
+__all__ = ["evaluate", "keras_hole_psnr", "keras_psnr", "mae", "mse", "psnr", "ssim", "tf_hole_psnr",
+           "tf_psnr"]
 
 
 def _prepare(target, output, holes, data_range, *, need_holes):
@@ -205,3 +206,19 @@ def tf_hole_psnr(y_true, y_pred, valid, data_range: float = 1.0):
     value = 10.0 * ops.log(data_range**2 / ops.maximum(err2, 1e-12)) / math.log(10.0)
     has = ops.cast(count > 0, "float32")
     return ops.sum(value * has) / ops.maximum(ops.sum(has), 1.0)
+
+
+def keras_hole_psnr(y_true, y_pred):
+    """:func:`tf_hole_psnr` as a Keras metric on packed targets (``y_true`` = target + valid).
+
+    ``y_true`` is ``xinpaint.losses.pack_targets(target, valid)``, as given to
+    ``model.fit`` with :class:`xinpaint.losses.InpaintingLoss`::
+
+        model.compile(loss=InpaintingLoss(), metrics=[keras_hole_psnr, keras_psnr])
+    """
+    return tf_hole_psnr(y_true[..., :-1], y_pred, y_true[..., -1:])
+
+
+def keras_psnr(y_true, y_pred):
+    """:func:`tf_psnr` as a Keras metric on packed targets (``y_true`` = target + valid)."""
+    return tf_psnr(y_true[..., :-1], y_pred)
