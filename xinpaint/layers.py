@@ -36,19 +36,35 @@ __all__ = ["BasePConv", "CentreFrame", "Composite", "PConv2D", "PConv3D", "Repea
 
 
 def _tuple(value, rank: int, name: str) -> tuple[int, ...]:
+    given = value
     if isinstance(value, int) and not isinstance(value, bool):
         value = (value,) * rank
     try:
         value = tuple(int(v) for v in value)
-    except TypeError:
+    except (TypeError, ValueError):
         raise ValueError(
-            f"Expected an integer or a tuple of {rank} integers. Received {name}={value!r}."
+            f"Expected an integer or a tuple of {rank} integers. Received {name}={given!r}."
         ) from None
     if len(value) != rank:
-        raise ValueError(f"Expected {rank} values. Received {name}={value!r}.")
+        raise ValueError(f"Expected {rank} values. Received {name}={given!r}.")
     if any(v < 1 for v in value):
-        raise ValueError(f"Expected strictly positive values. Received {name}={value!r}.")
+        raise ValueError(f"Expected a strictly positive value. Received {name}={given!r}.")
     return value
+
+
+def _is_group(value) -> bool:
+    """A list of tensors (or of shapes), as opposed to one tensor or one shape."""
+    return (isinstance(value, (list, tuple)) and len(value) > 0
+            and all(not (v is None or isinstance(v, int)) for v in value))
+
+
+def _shape(t) -> tuple:
+    """The shape of a tensor, or a shape given as such (in ``build``)."""
+    shape = getattr(t, "shape", t)
+    try:
+        return tuple(shape)
+    except TypeError:
+        raise ValueError(f"Expected a tensor or a shape. Received {t!r}.") from None
 
 
 def _conv_length(size, kernel, stride, dilation, padding):
@@ -62,30 +78,66 @@ def _conv_length(size, kernel, stride, dilation, padding):
 
 @keras.saving.register_keras_serializable(package="xinpaint")
 class BasePConv(keras.layers.Layer):
-    """Partial convolution of any rank; :class:`PConv2D` and :class:`PConv3D` fix the rank.
+    """Partial convolution of rank 2 or 3; :class:`PConv2D` and :class:`PConv3D` fix the rank.
+
+    For every output position, ``s`` is the sum of ``valid`` over the kernel window
+    (the zero padding of ``padding="same"`` counts as holes). The layer returns
+    ``y = conv(x * valid) * (window_size / s) + bias`` where ``s > 0`` and ``y = 0``
+    (bias included) where ``s = 0``, then the activation; and ``new_valid = 1`` where
+    ``s > 0``, else 0 (NVIDIA's reference semantics).
 
     Args:
         rank: 2 or 3.
         filters: Number of output channels, a strictly positive integer.
-        kernel_size: Integer or tuple of ``rank`` integers.
-        strides: Integer or tuple; default 1.
-        padding: ``"same"`` (partial-convolution padding) or ``"valid"``.
-        dilation_rate: Integer or tuple; default 1.
-        activation: Keras activation applied after the renormalisation.
-        use_bias: Whether to add a bias (zeroed where nothing is visible).
-        multi_channel: ``valid`` has the input's channels (or one channel, which is
-            broadcast) and ``s`` sums over channels; default False.
+        kernel_size: Integer or tuple of ``rank`` strictly positive integers.
+        strides: Integer or tuple of ``rank`` integers; default 1.
+        padding: ``"same"`` (partial-convolution padding: the padded border is a hole)
+            or ``"valid"``.
+        dilation_rate: Integer or tuple of ``rank`` integers; default 1. Strides above 1
+            and dilation above 1 cannot be combined (as in Keras).
+        activation: Keras activation applied last (to the zeros of empty windows too).
+        use_bias: Whether to add a bias (only where something is visible).
+        multi_channel: False (default): ``valid`` has one channel and
+            ``window_size = prod(kernel_size)``. True: ``valid`` has the input's channels
+            (or one channel, broadcast), ``s`` also sums over channels and
+            ``window_size = prod(kernel_size) * channels``.
         kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
         activity_regularizer, kernel_constraint, bias_constraint: as in ``Conv2D``.
 
+    Weights are ``kernel`` of shape ``kernel_size + (channels, filters)`` and then
+    ``bias`` of shape ``(filters,)``, so ``set_weights(conv.get_weights())`` takes the
+    weights of a ``Conv2D``/``Conv3D`` of the same configuration.
+
     Call arguments:
-        inputs: A list ``[x, valid]``: ``x`` of shape ``(batch, *spatial, channels)``,
-            ``valid`` of shape ``(batch, *spatial, 1)`` (or ``channels`` with
-            ``multi_channel=True``), 1 where a value is known and 0 in the holes.
+        inputs: A list ``[x, valid]``. ``valid`` is 1 where a value is known and 0 in
+            the holes (``valid = 1 - holes``). With ``multi_channel=True``, ``x`` and
+            ``valid`` may also be lists of channel groups, ``[[x1, x2], [valid1,
+            valid2]]``: the result is that of the concatenated ``x`` with each group's
+            ``valid`` repeated to its channels, without building the repeated mask
+            (what a U-Net decoder needs to join up-sampled features and a skip link).
+
+    Input shape:
+        ``x``: ``(batch, *spatial, channels)`` with ``rank`` spatial axes;
+        ``valid``: ``(batch, *spatial, 1)``, or ``(batch, *spatial, channels)`` with
+        ``multi_channel=True``.
+
+    Output shape:
+        ``y``: ``(batch, *new_spatial, filters)``; ``new_valid``:
+        ``(batch, *new_spatial, 1)`` (one channel in both modes: NVIDIA's multi-channel
+        update mask has identical channels). ``new_spatial`` is that of ``Conv2D`` with
+        the same ``kernel_size``, ``strides``, ``padding`` and ``dilation_rate``.
 
     Returns:
-        A list ``[y, new_valid]``: ``y`` of shape ``(batch, *new_spatial, filters)``
-        and ``new_valid`` of shape ``(batch, *new_spatial, 1)``.
+        A list ``[y, new_valid]`` in the layer's compute dtype.
+
+    Example:
+
+    >>> import numpy as np
+    >>> x = np.random.rand(1, 8, 16, 16, 2).astype("float32")
+    >>> valid = np.ones((1, 8, 16, 16, 1), "float32"); valid[..., 4:9, 4:9, :] = 0
+    >>> y, new_valid = BasePConv(3, 4, 3, strides=(1, 2, 2))([x, valid])
+    >>> tuple(y.shape), tuple(new_valid.shape)
+    ((1, 8, 8, 8, 4), (1, 8, 8, 8, 1))
     """
 
     def __init__(
@@ -138,46 +190,67 @@ class BasePConv(keras.layers.Layer):
         self.bias_constraint = keras.constraints.get(bias_constraint)
 
     # ------------------------------------------------------------------ checks
-    def _check_shapes(self, x_shape, valid_shape):
+    def _check_shapes(self, x_shape, valid_shape, group=None):
         name = type(self).__name__
+        x_name = "x" if group is None else f"x[{group}]"
+        v_name = "valid" if group is None else f"valid[{group}]"
+        x_shape, valid_shape = tuple(x_shape), tuple(valid_shape)
         if len(x_shape) != self.rank + 2:
             raise ValueError(
-                f"{name} expects x of rank {self.rank + 2} (batch, {self.rank} spatial axes, "
-                f"channels). Received x.shape={tuple(x_shape)}."
+                f"{name} expects {x_name} of rank {self.rank + 2} (batch, {self.rank} spatial "
+                f"axes, channels). Received {x_name}.shape={x_shape}."
             )
-        if len(valid_shape) != self.rank + 2 or tuple(valid_shape[1:-1]) != tuple(x_shape[1:-1]):
+        if len(valid_shape) != self.rank + 2 or valid_shape[1:-1] != x_shape[1:-1]:
             raise ValueError(
-                f"{name} expects valid with the spatial shape of x {tuple(x_shape[1:-1])}. "
-                f"Received valid.shape={tuple(valid_shape)}."
+                f"{name} expects {v_name} with the spatial shape of {x_name} {x_shape[1:-1]}. "
+                f"Received {v_name}.shape={valid_shape}."
             )
         channels, valid_channels = x_shape[-1], valid_shape[-1]
         allowed = (1, channels) if self.multi_channel else (1,)
         if valid_channels not in allowed:
             expected = f"1 or {channels}" if self.multi_channel else "1 (or multi_channel=True)"
             raise ValueError(
-                f"{name} expects valid with {expected} channels. "
-                f"Received valid.shape={tuple(valid_shape)}."
+                f"{name} expects {v_name} with {expected} channels. "
+                f"Received {v_name}.shape={valid_shape}."
             )
 
-    @staticmethod
-    def _split(inputs, where):
+    def _groups(self, inputs, where):
+        """``([x, ...], [valid, ...])`` from ``[x, valid]`` or ``[[x1, ...], [v1, ...]]``."""
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
             shape = getattr(inputs, "shape", inputs)
             raise ValueError(
                 f"Expected a list [x, valid] of two tensors. Received {where}={shape!r}."
             )
-        return inputs[0], inputs[1]
+        x, valid = inputs
+        if _is_group(x) or _is_group(valid):
+            if not self.multi_channel:
+                raise ValueError(
+                    "Channel groups [[x1, x2], [valid1, valid2]] need multi_channel=True. "
+                    f"Received multi_channel={self.multi_channel}."
+                )
+            if not (_is_group(x) and _is_group(valid) and len(x) == len(valid)):
+                raise ValueError(
+                    "Expected as many valid tensors as x tensors. Received "
+                    f"{len(x) if _is_group(x) else 'one'} x and "
+                    f"{len(valid) if _is_group(valid) else 'one'} valid."
+                )
+            xs, valids = list(x), list(valid)
+        else:
+            xs, valids = [x], [valid]
+        grouped = _is_group(x)
+        for i, (xi, vi) in enumerate(zip(xs, valids, strict=True)):
+            self._check_shapes(_shape(xi), _shape(vi), i if grouped else None)
+        return xs, valids
 
     # ------------------------------------------------------------------ keras API
     def build(self, input_shape):
-        x_shape, valid_shape = self._split(input_shape, "input_shape")
-        x_shape, valid_shape = tuple(x_shape), tuple(valid_shape)
-        self._check_shapes(x_shape, valid_shape)
-        if x_shape[-1] is None:
+        x_shapes, _ = self._groups(input_shape, "input_shape")
+        channels = [s[-1] for s in x_shapes]
+        if any(c is None for c in channels):
             raise ValueError(
-                f"The channel axis of x must be known. Received x.shape={x_shape}."
+                f"The channel axis of x must be known. Received x.shape={x_shapes}."
             )
-        in_channels = int(x_shape[-1])
+        in_channels = int(sum(channels))
         self.kernel = self.add_weight(
             name="kernel",
             shape=(*self.kernel_size, in_channels, self.filters),
@@ -199,36 +272,39 @@ class BasePConv(keras.layers.Layer):
         self._window = math.prod(self.kernel_size) * (in_channels if self.multi_channel else 1)
 
     def call(self, inputs):
-        x, valid = self._split(inputs, "inputs")
-        self._check_shapes(tuple(x.shape), tuple(valid.shape))
-        x = ops.cast(x, self.compute_dtype)
-        valid = ops.cast(valid, self.compute_dtype)
-        valid = ops.stop_gradient(valid)
+        xs, valids = self._groups(inputs, "inputs")
+        dtype = self.compute_dtype
+        masked, counts = [], None
+        for x, valid in zip(xs, valids, strict=True):
+            valid = ops.stop_gradient(ops.cast(valid, dtype))
+            masked.append(ops.cast(x, dtype) * valid)
+            if self.multi_channel and valid.shape[-1] != 1:
+                count = ops.sum(valid, axis=-1, keepdims=True)
+            elif self.multi_channel:
+                count = valid * float(x.shape[-1])
+            else:
+                count = valid
+            counts = count if counts is None else counts + count
+        masked = masked[0] if len(masked) == 1 else ops.concatenate(masked, axis=-1)
         conv_args = dict(strides=self.strides, padding=self.padding,
                          dilation_rate=self.dilation_rate)
-        raw = ops.conv(x * valid, ops.cast(self.kernel, self.compute_dtype), **conv_args)
-
-        if self.multi_channel:
-            counts = ops.sum(valid, axis=-1, keepdims=True)
-            if valid.shape[-1] == 1:
-                counts = counts * self._in_channels
-        else:
-            counts = valid
-        ones = ops.ones((*self.kernel_size, 1, 1), dtype=self.compute_dtype)
+        raw = ops.conv(masked, ops.cast(self.kernel, dtype), **conv_args)
+        # One single-channel convolution gives s (not a ones(k, k, in, filters) one).
+        ones = ops.ones((*self.kernel_size, 1, 1), dtype=dtype)
         s = ops.stop_gradient(ops.conv(counts, ones, **conv_args))
-        # s is a sum of 0/1 values: > 0.5 is exact in float16 too.
-        new_valid = ops.cast(ops.greater(s, 0.5), self.compute_dtype)
+        # s is a sum of 0/1 values (integers): > 0.5 is exact in float16 too.
+        new_valid = ops.cast(ops.greater(s, 0.5), dtype)
         ratio = (self._window / ops.maximum(s, 1.0)) * new_valid
         y = raw * ratio
         if self.use_bias:
-            y = y + ops.cast(self.bias, self.compute_dtype)
-            y = y * new_valid
+            y = y + ops.cast(self.bias, dtype) * new_valid
         if self.activation is not None:
             y = self.activation(y)
         return [y, new_valid]
 
     def compute_output_shape(self, input_shape):
-        x_shape, _ = self._split(input_shape, "input_shape")
+        x_shapes, _ = self._groups(input_shape, "input_shape")
+        x_shape = x_shapes[0]
         spatial = [
             _conv_length(size, k, s, d, self.padding)
             for size, k, s, d in zip(x_shape[1:-1], self.kernel_size, self.strides,
@@ -263,10 +339,31 @@ class BasePConv(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="xinpaint")
 class PConv2D(BasePConv):
-    """2D partial convolution, called as ``PConv2D(...)([x, valid]) -> [y, new_valid]``.
+    """2D partial convolution layer (Liu et al., 2018), NVIDIA's semantics.
 
-    Arguments, semantics and shapes as :class:`BasePConv` with ``rank=2``: ``x`` is
-    ``(batch, height, width, channels)``, ``valid`` ``(batch, height, width, 1)``.
+    Called as ``PConv2D(filters, kernel_size)([x, valid])``, it returns
+    ``[y, new_valid]``; see :class:`BasePConv` for the formula.
+
+    Args:
+        filters: Number of output channels.
+        kernel_size: Integer or tuple of 2 integers.
+        **kwargs: ``strides``, ``padding``, ``dilation_rate``, ``activation``,
+            ``use_bias``, ``multi_channel``, initializers, regularizers and
+            constraints, as in :class:`BasePConv` (and ``Conv2D``).
+
+    Call arguments:
+        inputs: ``[x, valid]`` (or channel groups, see :class:`BasePConv`).
+
+    Input shape:
+        ``x``: ``(batch, height, width, channels)``; ``valid``:
+        ``(batch, height, width, 1)`` (or ``channels`` with ``multi_channel=True``).
+
+    Output shape:
+        ``y``: ``(batch, new_height, new_width, filters)``; ``new_valid``:
+        ``(batch, new_height, new_width, 1)``.
+
+    Returns:
+        A list ``[y, new_valid]``.
 
     Example:
 
@@ -285,10 +382,30 @@ class PConv2D(BasePConv):
 
 @keras.saving.register_keras_serializable(package="xinpaint")
 class PConv3D(BasePConv):
-    """3D partial convolution (2D+T sequences), ``PConv3D(...)([x, valid]) -> [y, new_valid]``.
+    """3D partial convolution layer, for 2D+T sequences (frames as the first spatial axis).
 
-    Arguments, semantics and shapes as :class:`BasePConv` with ``rank=3``: ``x`` is
-    ``(batch, frames, height, width, channels)``, ``valid`` the same with one channel.
+    Called as ``PConv3D(filters, kernel_size)([x, valid])``, it returns
+    ``[y, new_valid]``; see :class:`BasePConv` for the formula.
+
+    Args:
+        filters: Number of output channels.
+        kernel_size: Integer or tuple of 3 integers ``(frames, height, width)``.
+        **kwargs: as :class:`PConv2D`; e.g. ``strides=(1, 2, 2)`` halves height and
+            width but keeps the frames.
+
+    Call arguments:
+        inputs: ``[x, valid]`` (or channel groups, see :class:`BasePConv`).
+
+    Input shape:
+        ``x``: ``(batch, frames, height, width, channels)``; ``valid``: the same with
+        one channel (or ``channels`` with ``multi_channel=True``).
+
+    Output shape:
+        ``y``: ``(batch, new_frames, new_height, new_width, filters)``; ``new_valid``:
+        the same with one channel.
+
+    Returns:
+        A list ``[y, new_valid]``.
 
     Example:
 
@@ -307,27 +424,79 @@ class PConv3D(BasePConv):
 
 @keras.saving.register_keras_serializable(package="xinpaint")
 class Composite(keras.layers.Layer):
-    """``valid * image + (1 - valid) * prediction``: known pixels are never changed.
+    """Composition ``valid * image + (1 - valid) * prediction``: known pixels kept.
+
+    The output equals ``image`` wherever ``valid == 1``, bit for bit, and the
+    prediction in the holes. Same argument order as :func:`composite`.
 
     Call arguments:
-        inputs: A list ``[image, valid, prediction]`` of broadcastable tensors.
+        inputs: A list ``[image, prediction, valid]`` of tensors of one shape
+            (``valid`` may have one channel, broadcast over the others).
+
+    Input shape:
+        ``(batch, *spatial, channels)`` each; ``valid`` ``(batch, *spatial, 1)`` or the same.
+
+    Output shape:
+        That of ``prediction``.
+
+    Returns:
+        The composed tensor, in the layer's compute dtype.
+
+    Example:
+
+    >>> import numpy as np
+    >>> image, prediction = np.zeros((1, 2, 2, 1)), np.ones((1, 2, 2, 1))
+    >>> valid = np.array([1.0, 0.0, 1.0, 0.0]).reshape(1, 2, 2, 1)
+    >>> np.asarray(Composite()([image, prediction, valid])).ravel().tolist()
+    [0.0, 1.0, 0.0, 1.0]
     """
 
     def call(self, inputs):
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 3:
             raise ValueError(
-                "Expected a list [image, valid, prediction] of three tensors. "
+                "Expected a list [image, prediction, valid] of three tensors. "
                 f"Received inputs={getattr(inputs, 'shape', inputs)!r}."
             )
-        image, valid, prediction = (ops.cast(t, self.compute_dtype) for t in inputs)
+        image, prediction, valid = inputs
+        if tuple(image.shape) != tuple(prediction.shape):
+            raise ValueError(
+                f"Expected prediction of the image's shape {tuple(image.shape)}. "
+                f"Received prediction.shape={tuple(prediction.shape)}."
+            )
+        if tuple(valid.shape[:-1]) != tuple(image.shape[:-1]) or valid.shape[-1] not in (
+                1, image.shape[-1]):
+            raise ValueError(
+                f"Expected valid of the image's shape {tuple(image.shape)} (or one channel). "
+                f"Received valid.shape={tuple(valid.shape)}."
+            )
+        image, prediction, valid = (ops.cast(t, self.compute_dtype) for t in inputs)
         return valid * image + (1.0 - valid) * prediction
 
     def compute_output_shape(self, input_shape):
-        return input_shape[2]
+        return tuple(input_shape[1])
 
 
 def composite(image, prediction, valid):
-    """``valid * image + (1 - valid) * prediction`` (tensors or arrays)."""
+    """``valid * image + (1 - valid) * prediction`` for arrays or tensors.
+
+    Parameters
+    ----------
+    image, prediction : array_like or tensor
+        The input (known where ``valid == 1``) and the network's prediction.
+    valid : array_like or tensor
+        ``1 - holes``, broadcastable to ``image``.
+
+    Returns
+    -------
+    array or tensor
+        ``image`` where ``valid == 1``, ``prediction`` where ``valid == 0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> composite(np.zeros(3), np.ones(3), np.array([1.0, 0.0, 1.0])).tolist()
+    [0.0, 1.0, 0.0]
+    """
     return valid * image + (1 - valid) * prediction
 
 

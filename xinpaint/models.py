@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import keras
 
-from xinpaint.layers import CentreFrame, Composite, PConv2D, PConv3D, RepeatChannels
+from xinpaint.layers import CentreFrame, Composite, PConv2D, PConv3D
 
 __all__ = [
     "freeze_encoder_batchnorm",
@@ -123,25 +123,21 @@ def _build(
         h = keras.layers.ReLU(name=f"enc_relu_{i}")(h)
         skips.append((h, m, f))
     # ------------------------------------------------------------------ decoder
-    h_channels = filters[-1]
     for i in reversed(range(depth)):
-        skip_h, skip_m, skip_channels = skips[i]
+        skip_h, skip_m, _ = skips[i]
         h = upsample(h, f"dec_up_{i}")
-        h = keras.layers.Concatenate(name=f"dec_concat_{i}")([h, skip_h])
         out_filters = filters[i - 1] if i > 0 else base_filters
         if partial:
+            # The PConv of the concatenation [features, skip] with its concatenated
+            # mask (multi-channel), given as channel groups: no repeated mask is built.
             m = upsample(m, f"dec_up_valid_{i}")
-            m = keras.layers.Concatenate(name=f"dec_concat_valid_{i}")(
-                [RepeatChannels(h_channels, name=f"dec_rep_{i}")(m),
-                 RepeatChannels(skip_channels, name=f"dec_rep_skip_{i}")(skip_m)]
-            )
             h, m = pconv(out_filters, kernel_size, multi_channel=True,
-                         name=f"dec_pconv_{i}")([h, m])
+                         name=f"dec_pconv_{i}")([[h, skip_h], [m, skip_m]])
         else:
+            h = keras.layers.Concatenate(name=f"dec_concat_{i}")([h, skip_h])
             h = conv(out_filters, kernel_size, padding="same", name=f"dec_conv_{i}")(h)
         h = keras.layers.BatchNormalization(name=f"dec_bn_{i}")(h)
         h = keras.layers.LeakyReLU(0.2, name=f"dec_lrelu_{i}")(h)
-        h_channels = out_filters
     if partial:
         prediction, _ = pconv(1, kernel_size, name="out_pconv")([h, m])
     else:
@@ -155,7 +151,7 @@ def _build(
         prediction = CentreFrame(name="centre_prediction")(prediction)
         base = CentreFrame(name="centre_image")(base)
         valid32 = CentreFrame(name="centre_valid")(valid32)
-    output = Composite(name="composite")([base, valid32, prediction]) if composite_output else prediction
+    output = Composite(name="composite")([base, prediction, valid32]) if composite_output else prediction
     return keras.Model([image, valid], output, name=name)
 
 
