@@ -1,0 +1,78 @@
+import numpy as np
+import pytest
+
+from xinpaint.data import (
+    crops_2d,
+    extract_patches,
+    load_split,
+    patches_3d,
+    random_masks_2d,
+    stitch_patches,
+)
+
+
+def test_patches_round_trip_and_constant_stitch(rng):
+    volume = rng.random((10, 40, 36))
+    patches, positions = extract_patches(volume, patch_shape=(4, 16, 16), stride=(3, 10, 10))
+    np.testing.assert_allclose(stitch_patches(patches, positions, volume.shape), volume)
+    constant = np.full_like(patches, 0.37)
+    np.testing.assert_allclose(stitch_patches(constant, positions, volume.shape), 0.37)
+
+
+def test_min_hole_fraction_keeps_windows_with_holes(rng):
+    holes = np.zeros((8, 32, 32), bool)
+    holes[:, :8, :8] = True
+    _, positions = extract_patches(holes, patch_shape=(8, 16, 16), stride=(8, 16, 16),
+                                   holes=holes, min_hole_fraction=0.05)
+    assert positions == [(0, 0, 0)]
+
+
+def test_patch_arguments_are_checked():
+    with pytest.raises(ValueError, match=r"Received patch_shape=\(4, 4\)"):
+        extract_patches(np.zeros((4, 8, 8)), patch_shape=(4, 4), stride=(1, 1))
+    with pytest.raises(ValueError, match=r"stride=\(1, 0, 1\)"):
+        extract_patches(np.zeros((4, 8, 8)), patch_shape=(2, 4, 4), stride=(1, 0, 1))
+
+
+def test_random_masks_are_deterministic_and_bounded():
+    a = random_masks_2d((64, 48), n=5, seed=3)
+    np.testing.assert_array_equal(a, random_masks_2d((64, 48), n=5, seed=3))
+    assert a.dtype == bool and a.shape == (5, 64, 48)
+    assert all(m.any() and m.mean() < 0.6 for m in a)
+    with pytest.raises(ValueError, match=r"Received shape=\(4, 64\)"):
+        random_masks_2d((4, 64))
+
+
+def test_pipelines_yield_keras_batches(small_sequence):
+    seqs = [small_sequence]
+    (image, valid), target = next(iter(crops_2d(seqs, crop_size=32, batch_size=3, seed=1)))
+    assert image.shape == (3, 32, 32, 1) and valid.shape == target.shape == (3, 32, 32, 1)
+    np.testing.assert_array_equal(image.numpy(), (target * valid).numpy())
+    assert (valid.numpy() == 0).any()  # crops are drawn around holes
+    again = next(iter(crops_2d(seqs, crop_size=32, batch_size=3, seed=1)))
+    np.testing.assert_array_equal(again[1].numpy(), target.numpy())
+    fills = [small_sequence.frames.copy()]
+    (image, valid), target = next(iter(patches_3d(seqs, patch_shape=(4, 32, 32), batch_size=2,
+                                                  fills=fills)))
+    assert image.shape == (2, 4, 32, 32, 2) and target.shape == (2, 4, 32, 32, 1)
+    with pytest.raises(ValueError, match=r"Received crop_size=128"):
+        crops_2d(seqs, crop_size=128, batch_size=2)
+
+
+def test_split_is_cached_and_deterministic(tmp_path, monkeypatch):
+    import xinpaint.data.datasets as ds
+    from xinpaint.profiles import get_profile
+
+    monkeypatch.setattr(ds, "data_dir", lambda: tmp_path)  # sequences cached here
+    prof = get_profile("smoke").replace(n_frames=3, detector_shape=(64, 64),
+                                        n_sequences={"train": 1, "val": 1, "test": 1})
+    first = load_split("test", profile=prof)
+    assert len(list((tmp_path / "sequences").glob("test-*.npz"))) == 1
+    second = load_split("test", profile=prof)
+    np.testing.assert_array_equal(first[0].frames, second[0].frames)
+    np.testing.assert_array_equal(first[0].holes, second[0].holes)
+    assert [m.kind for m in first[0].metal] == [m.kind for m in second[0].metal]
+    train = load_split("train", profile=prof)
+    assert not np.array_equal(train[0].frames, first[0].frames)  # other anatomy
+    with pytest.raises(ValueError, match=r"Received split='dev'"):
+        load_split("dev", profile=prof)

@@ -1,0 +1,36 @@
+"""Simulated X-ray sequences from a real chest CT: the data of the study.
+
+Public API: :func:`fetch_example_ct`, :func:`load_ct`, :class:`CTVolume`,
+:class:`CArmGeometry`, :func:`simulate_sequence`, :class:`XraySequence`,
+:func:`load_split`, :func:`random_masks_2d`, :func:`extract_patches`,
+:func:`stitch_patches`, :func:`crops_2d`, :func:`patches_3d`.
+"""
+
+from xinpaint.data.ct import CTVolume, data_dir, fetch_example_ct, load_ct
+from xinpaint.data.datasets import SPLITS, crops_2d, load_split, patches_3d, split_z_centre
+from xinpaint.data.geometry import CArmGeometry
+from xinpaint.data.masks import metal_masks_2d, random_masks_2d
+from xinpaint.data.metal import MetalObject
+from xinpaint.data.patches import extract_patches, patch_positions, stitch_patches
+from xinpaint.data.sequence import XraySequence, simulate_sequence
+
+__all__ = [
+    "SPLITS",
+    "CArmGeometry",
+    "CTVolume",
+    "MetalObject",
+    "XraySequence",
+    "crops_2d",
+    "data_dir",
+    "extract_patches",
+    "fetch_example_ct",
+    "load_ct",
+    "load_split",
+    "metal_masks_2d",
+    "patch_positions",
+    "patches_3d",
+    "random_masks_2d",
+    "simulate_sequence",
+    "split_z_centre",
+    "stitch_patches",
+]

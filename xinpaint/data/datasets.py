@@ -1,0 +1,217 @@
+"""The study's splits and the Keras-ready training pipelines.
+
+Split
+-----
+The test anatomy is never seen in training: the detector sees 160 mm of the
+patient's long axis around the isocentre, and the isocentre sits at 75 % of the CT's
+length (the cranial part: apices, upper ribs) for the ``train`` and ``val`` sequences
+and at 25 % (the caudal part: lower ribs, diaphragm, liver dome) for ``test``; the two
+regions do not overlap at the isocentre. ``val`` differs from ``train`` by its seeds
+(other metal, other angles). Sequence ``i`` of a split has the seed
+``seed + offset(split) + i``, with offsets 0, 10 000 and 20 000.
+
+Pipelines
+---------
+:func:`crops_2d` and :func:`patches_3d` return infinite, batched ``tf.data``
+datasets of ``((image, valid), target)``: ``valid = 1 - holes`` (float32), ``image =
+target * valid`` (the holes hold zeros) — with ``fills`` given, ``image`` has a second
+channel holding a classical fill of the holes (the hybrid models' input). Crops are
+drawn around holes (every crop holds some), flipped at random, deterministic given
+the seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+
+from xinpaint.data.ct import data_dir, fetch_example_ct
+from xinpaint.data.metal import MetalObject
+from xinpaint.data.sequence import XraySequence, simulate_sequence
+
+__all__ = ["SPLITS", "crops_2d", "load_split", "patches_3d", "split_z_centre"]
+
+SPLITS = ("train", "val", "test")
+_OFFSETS = {"train": 0, "val": 10_000, "test": 20_000}
+_VERSION = 1
+
+
+def split_z_centre(split: str) -> float:
+    """Where the isocentre sits along the CT (fraction of its length) for a split."""
+    return 0.25 if split == "test" else 0.75
+
+
+def _save(path, seq: XraySequence):
+    metal = json.dumps([o.__dict__ for o in seq.metal])
+    extra = {f"structure_{k}": np.packbits(v) for k, v in seq.structures.items()}
+    np.savez_compressed(path, frames=seq.frames, holes=np.packbits(seq.holes),
+                        ribs=np.packbits(seq.ribs), angles=seq.angles, seed=seq.seed,
+                        shape=np.array(seq.frames.shape), metal=metal, **extra)
+
+
+def _load(path) -> XraySequence:
+    with np.load(path) as f:
+        shape = tuple(f["shape"])
+        n = int(np.prod(shape))
+        unpack = lambda a: np.unpackbits(a)[:n].reshape(shape).astype(bool)  # noqa: E731
+        structures = {k[len("structure_"):]: unpack(f[k]) for k in f.files if k.startswith("structure_")}
+        metal = [MetalObject(**{**o, "centre": tuple(o["centre"]), "direction": tuple(o["direction"])})
+                 for o in json.loads(str(f["metal"]))]
+        return XraySequence(f["frames"], unpack(f["holes"]), f["angles"], unpack(f["ribs"]),
+                            structures, metal, int(f["seed"]))
+
+
+def load_split(split: str, *, profile, seed: int | None = None, cache: bool = True,
+               metal="default", metal_region: str = "body", label_groups=None) -> list[XraySequence]:
+    """The simulated sequences of one split, sized by a profile (cached on disk).
+
+    Parameters
+    ----------
+    split : str
+        ``"train"``, ``"val"`` or ``"test"``.
+    profile : str or Profile
+        Gives ``detector_shape``, ``n_frames``, ``arc_degrees`` and ``n_sequences[split]``.
+    seed : int, optional
+        Base seed; default :data:`xinpaint.chapter.SEED`.
+    cache : bool
+        Keep the sequences as ``.npz`` files under ``<data cache>/sequences`` and reuse them.
+    metal, metal_region, label_groups
+        Passed to :func:`~xinpaint.data.simulate_sequence`.
+
+    Returns
+    -------
+    list of XraySequence
+    """
+    from xinpaint.chapter import SEED
+    from xinpaint.profiles import get_profile
+
+    if split not in SPLITS:
+        raise ValueError(f"Unknown split: expected one of {', '.join(SPLITS)}. Received split={split!r}.")
+    prof = get_profile(profile)
+    seed = SEED if seed is None else int(seed)
+    folder = data_dir() / "sequences"
+    options = dict(n_frames=prof.n_frames, detector_shape=tuple(prof.detector_shape),
+                   arc_degrees=prof.arc_degrees, metal=metal, z_centre=split_z_centre(split),
+                   metal_region=metal_region,
+                   label_groups=tuple(sorted(label_groups)) if label_groups else None)
+    ct = None
+    sequences = []
+    for i in range(prof.n_sequences[split]):
+        s = seed + _OFFSETS[split] + i
+        key = hashlib.sha256(json.dumps([_VERSION, s, repr(sorted(options.items()))]).encode()).hexdigest()[:20]
+        path = folder / f"{split}-{s}-{key}.npz"
+        if cache and path.exists():
+            sequences.append(_load(path))
+            continue
+        if ct is None:
+            ct = fetch_example_ct()
+        seq = simulate_sequence(ct, seed=s, **options)
+        if cache:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.stem + ".partial.npz")
+            _save(tmp, seq)
+            tmp.replace(path)
+        sequences.append(seq)
+    return sequences
+
+
+def _check_sequences(sequences, fills):
+    if not sequences:
+        raise ValueError("Expected at least one sequence. Received sequences=[].")
+    if fills is not None and len(fills) != len(sequences):
+        raise ValueError(f"Expected one fill per sequence ({len(sequences)}). "
+                         f"Received {len(fills)} fills.")
+
+
+def _windows(sequences, fills, window, rng, batch, augment):
+    """Yield batches of ((image, valid), target) windows of shape ``window`` (T, H, W)."""
+    t_len, h_len, w_len = window
+    centres = []
+    for i, seq in enumerate(sequences):
+        t, y, x = np.nonzero(seq.holes)
+        centres.append((i, t, y, x))
+    while True:
+        images, valids, targets = [], [], []
+        for _ in range(batch):
+            i, ts, ys, xs = centres[rng.integers(len(centres))]
+            seq = sequences[i]
+            T, H, W = seq.frames.shape
+            if len(ts):
+                k = rng.integers(len(ts))
+                ct, cy, cx = ts[k], ys[k], xs[k]
+            else:
+                ct, cy, cx = rng.integers(T), rng.integers(H), rng.integers(W)
+            t0 = int(np.clip(ct - t_len // 2, 0, T - t_len))
+            y0 = int(np.clip(cy - rng.integers(h_len), 0, H - h_len))
+            x0 = int(np.clip(cx - rng.integers(w_len), 0, W - w_len))
+            sl = (slice(t0, t0 + t_len), slice(y0, y0 + h_len), slice(x0, x0 + w_len))
+            target = seq.frames[sl]
+            valid = (~seq.holes[sl]).astype(np.float32)
+            channels = [target * valid]
+            if fills is not None:
+                channels.append(np.where(valid > 0, target, fills[i][sl]))
+            image = np.stack(channels, -1)
+            if augment:
+                if rng.random() < 0.5:
+                    image, valid, target = image[:, :, ::-1], valid[:, :, ::-1], target[:, :, ::-1]
+                if rng.random() < 0.5:
+                    image, valid, target = image[::-1], valid[::-1], target[::-1]
+            images.append(image)
+            valids.append(valid[..., None])
+            targets.append(target[..., None])
+        yield (np.stack(images).astype(np.float32), np.stack(valids)), np.stack(targets).astype(np.float32)
+
+
+def _dataset(gen, shape, channels):
+    import tensorflow as tf
+
+    spec = (
+        (tf.TensorSpec((None, *shape, channels), tf.float32), tf.TensorSpec((None, *shape, 1), tf.float32)),
+        tf.TensorSpec((None, *shape, 1), tf.float32),
+    )
+    return tf.data.Dataset.from_generator(gen, output_signature=spec).prefetch(2)
+
+
+def crops_2d(sequences, *, crop_size: int, batch_size: int, seed: int = 0, fills=None,
+             augment: bool = True):
+    """Infinite batches of 2D crops ``((image, valid), target)`` around the holes.
+
+    Shapes: image (B, crop, crop, C) with C = 1, or 2 with ``fills`` (a classical fill
+    per sequence, same shape as its frames); valid and target (B, crop, crop, 1).
+    """
+    _check_sequences(sequences, fills)
+    if crop_size < 8 or any(min(s.frames.shape[1:]) < crop_size for s in sequences):
+        raise ValueError(f"Expected 8 <= crop_size <= the frames' height and width. "
+                         f"Received crop_size={crop_size!r}.")
+
+    def gen():
+        rng = np.random.default_rng(seed)
+        for (image, valid), target in _windows(sequences, fills, (1, crop_size, crop_size), rng,
+                                               batch_size, augment):
+            yield (image[:, 0], valid[:, 0]), target[:, 0]
+
+    return _dataset(gen, (crop_size, crop_size), 1 if fills is None else 2)
+
+
+def patches_3d(sequences, *, patch_shape, batch_size: int, seed: int = 0, fills=None,
+               augment: bool = True):
+    """Infinite batches of 2D+T patches ``((image, valid), target)`` around the holes.
+
+    Shapes: image (B, T, H, W, C), valid and target (B, T, H, W, 1), for
+    ``patch_shape = (T, H, W)``.
+    """
+    _check_sequences(sequences, fills)
+    patch_shape = tuple(int(s) for s in patch_shape)
+    if len(patch_shape) != 3 or any(
+        any(p > n for p, n in zip(patch_shape, s.frames.shape, strict=True)) for s in sequences
+    ):
+        raise ValueError(f"Expected a (T, H, W) patch no larger than the sequences. "
+                         f"Received patch_shape={patch_shape!r}.")
+
+    def gen():
+        rng = np.random.default_rng(seed)
+        yield from _windows(sequences, fills, patch_shape, rng, batch_size, augment)
+
+    return _dataset(gen, patch_shape, 1 if fills is None else 2)
