@@ -80,6 +80,8 @@ def test_tensorflow_versions_agree_with_numpy(pair):
         ((np.zeros((4, 4)), np.zeros((4, 4))), {"holes": np.zeros((4, 4), bool)}, r"no True value"),
         ((np.zeros((4, 4)), np.zeros((4, 4))), {"holes": np.ones((3, 4), bool)}, r"holes.shape=\(3, 4\)"),
         ((np.zeros((4, 4)), np.zeros((4, 4))), {"data_range": 0}, r"data_range=0"),
+        ((np.zeros((4, 4)), np.zeros((4, 4))), {"data_range": True}, r"data_range=True"),
+        ((np.zeros((4, 4)), np.zeros((4, 4))), {"data_range": np.inf}, r"data_range=inf"),
     ],
 )
 def test_bad_input_names_the_argument(args, kwargs, match):

@@ -56,7 +56,8 @@ def _prepare(target, output, holes, data_range, *, need_holes):
             raise ValueError(f"Expected finite values. Received {name} with NaN or infinity.")
     if data_range is None:
         data_range = 1.0
-    if not (isinstance(data_range, (int, float, np.number)) and data_range > 0):
+    if isinstance(data_range, bool) or not (isinstance(data_range, (int, float, np.number))
+                                            and np.isfinite(data_range) and data_range > 0):
         raise ValueError(f"Expected a positive data_range. Received data_range={data_range!r}.")
     if holes is not None:
         holes = np.asarray(holes)
