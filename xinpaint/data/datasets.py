@@ -14,8 +14,9 @@ Pipelines
 ---------
 :func:`crops_2d` and :func:`patches_3d` return infinite, batched ``tf.data``
 datasets of ``((image, valid), target)``: ``valid = 1 - holes`` (float32), ``image =
-target * valid`` (the holes hold zeros) — with ``fills`` given, ``image`` has a second
-channel holding a classical fill of the holes (the hybrid models' input). Crops are
+target * valid`` (the holes hold zeros) — with ``fills`` given, ``image`` has two
+channels: a classical fill of the holes first (the hybrid models' input), then the
+masked frame. Crops are
 drawn around holes (every crop holds some), flipped at random, deterministic given
 the seed.
 """
@@ -150,8 +151,8 @@ def _windows(sequences, fills, window, rng, batch, augment):
             target = seq.frames[sl]
             valid = (~seq.holes[sl]).astype(np.float32)
             channels = [target * valid]
-            if fills is not None:
-                channels.append(np.where(valid > 0, target, fills[i][sl]))
+            if fills is not None:  # the classical fill first: hybrids add their correction to it
+                channels.insert(0, np.where(valid > 0, target, fills[i][sl]))
             image = np.stack(channels, -1)
             if augment:
                 if rng.random() < 0.5:
