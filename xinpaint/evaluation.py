@@ -32,8 +32,9 @@ a bin holds the same metal in every profile (at 128 pixels: 1–3, 4–8, 9 and 
 
 Where a needle crosses a coin in projection the two make one component, binned by
 its widest part. For each method and bin the runner reports the number of
-components, the PSNR of the pooled pixels of the bin (comparable with the overall
-``hole_psnr``), and the mean, median and standard deviation of the per-component
+components, the PSNR of the pooled pixels of the bin (from the mean squared error
+over all its pixels; the overall ``hole_psnr`` of :func:`xinpaint.metrics.evaluate`
+is a mean of per-frame PSNRs instead, so the two differ slightly), and the mean, median and standard deviation of the per-component
 PSNR with a 95 % percentile-bootstrap confidence interval of the mean (2,000
 resamples of the components, fixed seed). A component reproduced exactly would have
 infinite PSNR; per-component MSE is floored at :data:`MSE_FLOOR` (100 dB).
