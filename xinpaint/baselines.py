@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.ndimage as ndi
-from scipy.interpolate import LinearNDInterpolator
 from scipy.spatial import Delaunay, QhullError
 
 __all__ = ["CV_INPAINT_RADIUS", "LINEAR_RING_WIDTH", "METHODS", "inpaint"]
@@ -72,10 +71,11 @@ def inpaint(frames, holes, *, method):
             frame (ties broken by :func:`scipy.ndimage.distance_transform_edt`).
         ``"linear"``
             Piecewise-linear interpolation over the Delaunay triangulation of the
-            visible pixels within :data:`LINEAR_RING_WIDTH` pixels of a hole (the
-            interpolant only needs the hole's border, and the ring keeps it fast);
-            hidden pixels outside the triangulation's convex hull (holes at the image
-            border) fall back to ``"nearest"``.
+            visible pixels within :data:`LINEAR_RING_WIDTH` pixels of each connected
+            hole (the interpolant only needs the hole's border, and the ring keeps it
+            fast), as :func:`scipy.interpolate.griddata` with ``method="linear"``
+            computes it on those points; hidden pixels outside the triangulation's
+            convex hull (holes at the image border) fall back to ``"nearest"``.
         ``"rowwise"``
             Linear interpolation along each detector row between the visible pixels
             left and right of the hole, the projection-domain linear interpolation of
@@ -217,23 +217,75 @@ def _nearest(frame, holes):
 
 
 def _linear(frame, holes):
-    ring = ndi.binary_dilation(holes, iterations=LINEAR_RING_WIDTH) & ~holes
-    points = np.argwhere(ring)
-    targets = np.argwhere(holes)
+    """Piecewise-linear fill from a Delaunay triangulation of each hole's ring.
+
+    Each connected hole is triangulated on its own ring of visible pixels, and the
+    triangles are rasterised onto the hole's pixels with barycentric weights in
+    NumPy. (``scipy.interpolate.LinearNDInterpolator`` gives the same values, but its
+    point location computes per-triangle transforms through multithreaded LAPACK,
+    which took seconds per frame on a busy 2-core machine.)
+    """
     out = frame.copy()
-    values = np.full(len(targets), np.nan)
-    if len(points) >= 3:
+    labels, _ = ndi.label(holes, structure=np.ones((3, 3), dtype=bool))
+    filled = np.zeros(holes.shape, dtype=bool)
+    for k, box in enumerate(ndi.find_objects(labels), start=1):
+        pad = LINEAR_RING_WIDTH
+        box = tuple(slice(max(b.start - pad, 0), b.stop + pad) for b in box)
+        component = labels[box] == k
+        ring = ndi.binary_dilation(component, iterations=pad) & ~holes[box]
+        points = np.argwhere(ring)
+        if len(points) < 3:
+            continue
         try:
-            tri = Delaunay(points.astype(np.float64))
-        except QhullError:  # collinear ring (e.g. a one-pixel-high image)
-            tri = None
-        if tri is not None:
-            values = LinearNDInterpolator(tri, frame[ring])(targets.astype(np.float64))
-    missing = np.isnan(values)
-    if missing.any():
-        values[missing] = _nearest(frame, holes)[tuple(targets[missing].T)]
-    out[tuple(targets.T)] = values
+            simplices = Delaunay(points.astype(np.float64)).simplices
+        except QhullError:  # collinear ring (e.g. a hole one pixel from a thin image's edge)
+            continue
+        rows, cols, weights, tri = _rasterise(points, simplices, component)
+        if len(rows) == 0:
+            continue
+        value = np.einsum("ij,ij->i", weights, frame[box][ring][simplices[tri]])
+        origin = np.array([box[0].start, box[1].start])
+        out[rows + origin[0], cols + origin[1]] = value
+        filled[rows + origin[0], cols + origin[1]] = True
+    missing = holes & ~filled
+    if missing.any():  # outside the ring's convex hull, e.g. holes at the image border
+        out[missing] = _nearest(frame, holes)[missing]
     return out
+
+
+def _rasterise(points, simplices, mask, eps=1e-9):
+    """The pixels of ``mask`` inside each triangle, with their barycentric weights.
+
+    Returns row and column indices, (n, 3) weights and the triangle index of each
+    covered pixel (the first triangle found where a pixel lies on a shared edge).
+    """
+    corners = points[simplices]  # (m, 3, 2)
+    lo, hi = corners.min(axis=1), corners.max(axis=1)
+    sizes = np.prod(hi - lo + 1, axis=1)
+    tri = np.repeat(np.arange(len(simplices)), sizes)
+    offset = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    width = (hi - lo + 1)[tri, 1]
+    rows = lo[tri, 0] + offset // width
+    cols = lo[tri, 1] + offset % width
+    keep = mask[rows, cols]
+    tri, rows, cols = tri[keep], rows[keep], cols[keep]
+    a, b, c = (corners[tri, i].astype(np.float64) for i in range(3))
+    p = np.stack([rows, cols], axis=1).astype(np.float64)
+
+    def cross(u, v):
+        return u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]
+
+    det = cross(b - a, c - a)
+    ok = np.abs(det) > eps
+    det = np.where(ok, det, 1.0)
+    w1 = cross(p - a, c - a) / det
+    w2 = cross(b - a, p - a) / det
+    w0 = 1.0 - w1 - w2
+    inside = ok & (w0 >= -eps) & (w1 >= -eps) & (w2 >= -eps)
+    tri, rows, cols = tri[inside], rows[inside], cols[inside]
+    weights = np.stack([w0, w1, w2], axis=1)[inside]
+    _, first = np.unique(rows * mask.shape[1] + cols, return_index=True)
+    return rows[first], cols[first], weights[first], tri[first]
 
 
 def _interp_along(values, holes, axis):
