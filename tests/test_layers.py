@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from xinpaint.layers import Composite, PConv2D, PConv3D, RepeatChannels, composite
+from xinpaint.layers import BasePConv, Composite, PConv2D, PConv3D, RepeatChannels, composite
 
 
 def _same_pads(size, k, s, d):
@@ -230,8 +230,11 @@ def test_bad_arguments_name_the_value(kwargs, match):
 
 def test_bad_inputs_name_the_value():
     x = np.zeros((1, 8, 8, 2), "float32")
-    with pytest.raises(ValueError, match=r"Expected a list \[x, valid\] of two tensors"):
+    with pytest.raises(ValueError, match=r"Expected a list \[x, valid\] of two tensors. "
+                                         r"Received inputs=a tensor of shape \(1, 8, 8, 2\)"):
         PConv2D(2, 3)(x)
+    with pytest.raises(ValueError, match=r"two tensors. Received inputs=a list of 3"):
+        PConv2D(2, 3)([x, x, x])
     with pytest.raises(ValueError, match=r"spatial shape of x \(8, 8\). Received valid.shape=\(1, 8, 7, 1\)"):
         PConv2D(2, 3)([x, np.zeros((1, 8, 7, 1), "float32")])
     with pytest.raises(ValueError, match=r"valid with 1 \(or multi_channel=True\) channels. "
@@ -241,3 +244,127 @@ def test_bad_inputs_name_the_value():
         PConv2D(2, 3, multi_channel=True)([x, np.zeros((1, 8, 8, 3), "float32")])
     with pytest.raises(ValueError, match=r"expects x of rank 5"):
         PConv3D(2, 3)([x, np.zeros((1, 8, 8, 1), "float32")])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_configurations_match_numpy_reference(seed):
+    """Random rank, shape, channels, kernel (3 or 5), strides (1 or 2), padding, dilation."""
+    rng = np.random.default_rng(seed)
+    rank = int(rng.choice([2, 3]))
+    shape = tuple(int(n) for n in rng.integers(5, 10 if rank == 2 else 7, size=rank))
+    cin, cout = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    k = int(rng.choice([3, 5]))
+    stride = int(rng.choice([1, 2]))
+    dilation = 1 if stride > 1 else int(rng.choice([1, 2]))
+    padding = str(rng.choice(["same", "valid"]))
+    if padding == "valid":
+        shape = tuple(max(n, (k - 1) * dilation + 1) for n in shape)
+    multi = bool(rng.integers(2))
+    x = rng.normal(size=(2, *shape, cin)).astype("float32")
+    valid = (rng.random((2, *shape, cin if multi else 1)) > rng.uniform(0.2, 0.8)).astype("float32")
+    valid[0, ...] = 0  # a sample with nothing visible: every window empty
+    layer = (PConv2D if rank == 2 else PConv3D)(
+        cout, k, strides=stride, padding=padding, dilation_rate=dilation, multi_channel=multi,
+        bias_initializer="random_normal")
+    y, new_valid = layer([x, valid])
+    kernel, bias = (w.numpy() for w in layer.weights)
+    ref_y, ref_valid = np_pconv(x, valid, kernel, bias, strides=(stride,) * rank, padding=padding,
+                                dilation=(dilation,) * rank, multi_channel=multi)
+    np.testing.assert_allclose(np.asarray(y), ref_y, rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(np.asarray(new_valid), ref_valid)
+    assert np.all(np.asarray(y)[0] == 0)  # bias included
+    assert tuple(y.shape) == layer.compute_output_shape([x.shape, valid.shape])[0]
+
+
+def test_channel_groups_equal_the_concatenation(rng):
+    """[[x1, x2], [v1, v2]] is the PConv of concat(x1, x2) with the repeated, joined mask."""
+    x1 = rng.normal(size=(2, 9, 8, 3)).astype("float32")
+    x2 = rng.normal(size=(2, 9, 8, 2)).astype("float32")
+    v1 = (rng.random((2, 9, 8, 1)) > 0.4).astype("float32")
+    v2 = (rng.random((2, 9, 8, 2)) > 0.6).astype("float32")
+    layer = PConv2D(4, 3, multi_channel=True, bias_initializer="ones")
+    y, m = layer([[x1, x2], [v1, v2]])
+    assert layer.kernel.shape == (3, 3, 5, 4)
+    joined_y, joined_m = layer([np.concatenate([x1, x2], -1),
+                                np.concatenate([np.repeat(v1, 3, -1), v2], -1)])
+    np.testing.assert_allclose(np.asarray(y), np.asarray(joined_y), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(np.asarray(m), np.asarray(joined_m))
+
+
+def test_channel_groups_need_multi_channel_and_matching_lists(rng):
+    x = np.zeros((1, 8, 8, 2), "float32")
+    v = np.ones((1, 8, 8, 1), "float32")
+    with pytest.raises(ValueError, match=r"need multi_channel=True. Received multi_channel=False"):
+        PConv2D(2, 3)([[x, x], [v, v]])
+    with pytest.raises(ValueError, match=r"as many valid tensors as x tensors. Received 2 x and 1 valid"):
+        PConv2D(2, 3, multi_channel=True)([[x, x], [v]])
+    with pytest.raises(ValueError, match=r"Received valid\[1\].shape=\(1, 8, 7, 1\)"):
+        PConv2D(2, 3, multi_channel=True)([[x, x], [v, v[:, :, :7]]])
+
+
+@pytest.mark.parametrize(
+    "kwargs,shape,expected",
+    [
+        ({"strides": 2}, (None, 9, 8, 2), (None, 5, 4, 3)),
+        ({"padding": "valid"}, (4, 9, 8, 2), (4, 7, 6, 3)),
+        ({"padding": "valid", "dilation_rate": 2}, (4, 9, 8, 2), (4, 5, 4, 3)),
+        ({"strides": 2}, (None, None, None, 2), (None, None, None, 3)),
+    ],
+)
+def test_compute_output_shape(kwargs, shape, expected):
+    layer = PConv2D(3, 3, **kwargs)
+    y_shape, valid_shape = layer.compute_output_shape([shape, (*shape[:-1], 1)])
+    assert tuple(y_shape) == expected and tuple(valid_shape) == (*expected[:-1], 1)
+    if None not in shape:
+        y, m = layer([np.ones(shape, "float32"), np.ones((*shape[:-1], 1), "float32")])
+        assert tuple(y.shape) == expected and tuple(m.shape) == (*expected[:-1], 1)
+
+
+def test_mixed_float16_pconv3d_with_jit(rng):
+    import tensorflow as tf
+
+    x = rng.random((1, 4, 12, 12, 1)).astype("float32")
+    valid = (rng.random((1, 4, 12, 12, 1)) > 0.4).astype("float32")
+    ref_layer = PConv3D(3, 3, strides=(1, 2, 2))
+    ref, ref_m = ref_layer([x, valid])
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        layer = PConv3D(3, 3, strides=(1, 2, 2))
+        layer([x, valid])
+        layer.set_weights(ref_layer.get_weights())
+        y, m = tf.function(lambda a, b: layer([a, b]), jit_compile=True)(x, valid)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert y.dtype == "float16" and layer.kernel.dtype == "float32"
+    np.testing.assert_array_equal(np.asarray(m, "float32"), np.asarray(ref_m))
+    np.testing.assert_allclose(np.asarray(y, "float32"), np.asarray(ref), rtol=2e-2, atol=2e-2)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"filters": 2, "kernel_size": -3}, r"Expected a strictly positive value. Received kernel_size=-3"),
+        ({"filters": 2, "kernel_size": "big"}, r"Received kernel_size='big'"),
+        ({"filters": 2.5, "kernel_size": 3}, r"Expected an integer number of filters. Received filters=2.5"),
+        ({"filters": 2, "kernel_size": 3, "strides": 2, "dilation_rate": 2},
+         r"Expected strides of 1 with a dilation rate above 1. Received strides=\(2, 2\)"),
+    ],
+)
+def test_more_bad_arguments_name_the_value(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        PConv2D(**kwargs)
+
+
+def test_base_layer_rank_is_checked():
+    with pytest.raises(ValueError, match=r"Expected rank 2 or 3. Received rank=1"):
+        BasePConv(1, 2, 3)
+
+
+def test_composite_bad_inputs_name_the_value():
+    a = np.zeros((1, 4, 4, 1), "float32")
+    with pytest.raises(ValueError, match=r"three tensors. Received inputs=a tensor of shape \(1, 4, 4, 1\)"):
+        Composite()(a)
+    with pytest.raises(ValueError, match=r"Received prediction.shape=\(1, 4, 3, 1\)"):
+        Composite()([a, a[:, :, :3], a])
+    with pytest.raises(ValueError, match=r"Received valid.shape=\(1, 4, 4, 2\)"):
+        Composite()([a, a, np.zeros((1, 4, 4, 2), "float32")])

@@ -38,18 +38,21 @@ def test_shapes_and_known_pixels_kept(rng, build, shape, out):
     y = np.asarray(model([image * valid, valid]))
     assert y.shape == out
     if len(out) == len(shape):
-        keep = valid[..., 0] == 1
-        np.testing.assert_allclose(y[..., 0][keep], (image * valid)[..., 0][keep], rtol=1e-6)
+        keep = valid[..., 0] == 1  # composite output: known pixels bit-identical
+        np.testing.assert_array_equal(y[..., 0][keep], (image * valid)[..., 0][keep])
 
 
-def test_pconv_output_does_not_depend_on_hole_values_but_unet_does(rng):
+@pytest.mark.parametrize("valid_as_channel", [False, True])
+def test_pconv_output_does_not_depend_on_hole_values_but_unet_does(rng, valid_as_channel):
     image, valid = _batch(rng, (2, 32, 32, 1))
     black = image * valid
     white = black + (1 - valid)
+    noise = black + (1 - valid) * rng.normal(size=black.shape).astype("float32")
     pconv = pconv_unet2d((32, 32, 1), depth=3, base_filters=4)
-    np.testing.assert_allclose(np.asarray(pconv([black, valid])),
-                               np.asarray(pconv([white, valid])), rtol=1e-6, atol=1e-6)
-    plain = unet2d((32, 32, 1), depth=3, base_filters=4, valid_as_channel=True)
+    reference = np.asarray(pconv([black, valid]))
+    for filled in (white, noise):
+        np.testing.assert_array_equal(np.asarray(pconv([filled, valid])), reference)
+    plain = unet2d((32, 32, 1), depth=3, base_filters=4, valid_as_channel=valid_as_channel)
     diff = np.abs(np.asarray(plain([black, valid])) - np.asarray(plain([white, valid])))
     assert diff[valid == 0].max() > 1e-3
 
@@ -59,7 +62,12 @@ def test_pconv3d_output_does_not_depend_on_hole_values(rng):
     model = pconv_unet3d((4, 32, 32, 1), depth=2, base_filters=4)
     a = np.asarray(model([image * valid, valid]))
     b = np.asarray(model([image * valid + 7 * (1 - valid), valid]))
-    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(a, b)
+    centre = pconv_unet3d((3, 32, 32, 1), depth=2, base_filters=4, many2many=False)
+    a = np.asarray(centre([image[:, :3] * valid[:, :3], valid[:, :3]]))
+    b = np.asarray(centre([image[:, :3] * valid[:, :3] - 5 * (1 - valid[:, :3]), valid[:, :3]]))
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (1, 32, 32, 1)
 
 
 def test_residual_model_starts_from_its_input(rng):
@@ -93,14 +101,20 @@ def test_freezing_encoder_batchnorm_keeps_its_statistics(rng):
     model.compile(keras.optimizers.Adam(1e-2), "mae")
     enc = model.get_layer("enc_bn_1")
     dec = model.get_layer("dec_bn_1")
-    enc_before = [np.array(v) for v in enc.non_trainable_weights + enc.weights]
-    dec_mean = np.array(dec.moving_mean)
+    enc_before = [keras.ops.convert_to_numpy(v) for v in enc.weights]
+    dec_mean = keras.ops.convert_to_numpy(dec.moving_mean)
     image, valid = _batch(rng, (4, 32, 32, 1))
     model.fit([image * valid, valid], image, batch_size=4, epochs=2, verbose=0)
-    for a, b in zip(enc_before, [np.array(v) for v in enc.non_trainable_weights + enc.weights],
-                    strict=True):
+    assert len(enc_before) == 4  # gamma, beta, moving mean, moving variance
+    for a, b in zip(enc_before, [keras.ops.convert_to_numpy(v) for v in enc.weights], strict=True):
         np.testing.assert_array_equal(a, b)
-    assert not np.allclose(dec_mean, np.array(dec.moving_mean))
+    assert not np.allclose(dec_mean, keras.ops.convert_to_numpy(dec.moving_mean))
+    # Without freezing, the same fit does move the encoder's statistics.
+    other = pconv_unet2d((32, 32, 1), depth=3, base_filters=4)
+    other.compile(keras.optimizers.Adam(1e-2), "mae")
+    mean = keras.ops.convert_to_numpy(other.get_layer("enc_bn_1").moving_mean)
+    other.fit([image * valid, valid], image, batch_size=4, epochs=1, verbose=0)
+    assert not np.allclose(mean, keras.ops.convert_to_numpy(other.get_layer("enc_bn_1").moving_mean))
 
 
 def test_any_size_when_spatial_dims_are_none(rng):
@@ -118,8 +132,51 @@ def test_any_size_when_spatial_dims_are_none(rng):
         (lambda: pconv_unet3d((32, 32, 1)), r"input_shape of length 4, e.g. \(16, 64, 64, 1\)"),
         (lambda: pconv_unet2d((32, 32, 1), depth=0), r"Received depth=0"),
         (lambda: pconv_unet2d((32, 32, 1), base_filters=0), r"Received base_filters=0"),
+        (lambda: pconv_unet2d((32, 32, 1), kernel_size=0), r"Received kernel_size=0"),
+        (lambda: pconv_unet3d((4, 36, 32, 1), depth=3), r"divisible by 2\*\*depth = 8. Received input_shape=\(4, 36, 32, 1\)"),
     ],
 )
 def test_bad_arguments_name_the_value(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_composite_output_false_returns_the_raw_prediction(rng):
+    image, valid = _batch(rng, (1, 32, 32, 1))
+    model = pconv_unet2d((32, 32, 1), depth=2, base_filters=4, composite_output=False)
+    y = np.asarray(model([image * valid, valid]))
+    assert not np.allclose(y[valid == 1], image[valid == 1])
+
+
+def test_short_sequences_with_spatial_only_downsampling(rng):
+    model = pconv_unet3d((None, 32, 32, 1), depth=3, base_filters=4)
+    for frames in (1, 3):
+        image, valid = _batch(rng, (1, frames, 32, 32, 1))
+        assert np.asarray(model([image, valid])).shape == (1, frames, 32, 32, 1)
+
+
+def test_jit_compiled_fit_and_predict(rng):
+    model = pconv_unet2d((32, 32, 1), depth=2, base_filters=4)
+    model.compile(keras.optimizers.Adam(1e-3), "mae", jit_compile=True)
+    image, valid = _batch(rng, (2, 32, 32, 1))
+    history = model.fit([image * valid, valid], image, batch_size=2, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    eager = np.asarray(model([image * valid, valid]))
+    np.testing.assert_allclose(model.predict([image * valid, valid], verbose=0), eager,
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_mixed_float16_model_close_to_float32(rng):
+    image, valid = _batch(rng, (1, 32, 32, 1))
+    ref_model = pconv_unet2d((32, 32, 1), depth=2, base_filters=4)
+    ref = np.asarray(ref_model([image * valid, valid]))
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = pconv_unet2d((32, 32, 1), depth=2, base_filters=4)
+        model.set_weights(ref_model.get_weights())
+        y = np.asarray(model([image * valid, valid]))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert y.dtype == np.float32  # the output layers stay in float32
+    np.testing.assert_array_equal(y[valid == 1], (image * valid)[valid == 1])
+    np.testing.assert_allclose(y, ref, rtol=0, atol=3e-2)

@@ -28,6 +28,7 @@ https://doi.org/10.1007/978-3-030-01252-6_6
 from __future__ import annotations
 
 import math
+import numbers
 
 import keras
 from keras import ops
@@ -56,6 +57,17 @@ def _is_group(value) -> bool:
     """A list of tensors (or of shapes), as opposed to one tensor or one shape."""
     return (isinstance(value, (list, tuple)) and len(value) > 0
             and all(not (v is None or isinstance(v, int)) for v in value))
+
+
+def _describe(value) -> str:
+    """A tensor as its shape (a tuple), anything else as its repr, for error messages."""
+    if hasattr(value, "shape"):
+        return f"a tensor of shape {tuple(value.shape)}"
+    if isinstance(value, (list, tuple)) and not _is_group(value) and len(value) > 0:
+        return f"a tensor of shape {tuple(value)}"  # a shape, in build
+    if isinstance(value, (list, tuple)):
+        return f"a list of {len(value)}"
+    return repr(value)
 
 
 def _shape(t) -> tuple:
@@ -163,8 +175,11 @@ class BasePConv(keras.layers.Layer):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if rank not in (2, 3):
             raise ValueError(f"Expected rank 2 or 3. Received rank={rank!r}.")
-        if not isinstance(filters, int) or isinstance(filters, bool) or filters < 1:
+        if isinstance(filters, bool) or not isinstance(filters, numbers.Integral):
+            raise ValueError(f"Expected an integer number of filters. Received filters={filters!r}.")
+        if filters < 1:
             raise ValueError(f"Expected a strictly positive value. Received filters={filters!r}.")
+        filters = int(filters)
         padding = str(padding).lower()
         if padding not in ("same", "valid"):
             raise ValueError(f"Expected padding 'same' or 'valid'. Received padding={padding!r}.")
@@ -217,9 +232,8 @@ class BasePConv(keras.layers.Layer):
     def _groups(self, inputs, where):
         """``([x, ...], [valid, ...])`` from ``[x, valid]`` or ``[[x1, ...], [v1, ...]]``."""
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
-            shape = getattr(inputs, "shape", inputs)
             raise ValueError(
-                f"Expected a list [x, valid] of two tensors. Received {where}={shape!r}."
+                f"Expected a list [x, valid] of two tensors. Received {where}={_describe(inputs)}."
             )
         x, valid = inputs
         if _is_group(x) or _is_group(valid):
@@ -244,7 +258,7 @@ class BasePConv(keras.layers.Layer):
 
     # ------------------------------------------------------------------ keras API
     def build(self, input_shape):
-        x_shapes, _ = self._groups(input_shape, "input_shape")
+        x_shapes, _ = self._groups(input_shape, "inputs")
         channels = [s[-1] for s in x_shapes]
         if any(c is None for c in channels):
             raise ValueError(
@@ -303,7 +317,7 @@ class BasePConv(keras.layers.Layer):
         return [y, new_valid]
 
     def compute_output_shape(self, input_shape):
-        x_shapes, _ = self._groups(input_shape, "input_shape")
+        x_shapes, _ = self._groups(input_shape, "inputs")
         x_shape = x_shapes[0]
         spatial = [
             _conv_length(size, k, s, d, self.padding)
@@ -455,7 +469,7 @@ class Composite(keras.layers.Layer):
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 3:
             raise ValueError(
                 "Expected a list [image, prediction, valid] of three tensors. "
-                f"Received inputs={getattr(inputs, 'shape', inputs)!r}."
+                f"Received inputs={_describe(inputs)}."
             )
         image, prediction, valid = inputs
         if tuple(image.shape) != tuple(prediction.shape):

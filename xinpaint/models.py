@@ -20,7 +20,12 @@ All share one layout: ``depth`` encoder levels, each one convolution with stride
 ReLU; then ``depth`` decoder levels, each a nearest-neighbour up-sampling, a
 concatenation with the encoder's features of that scale (the input image at full
 scale), a 3×3 convolution, batch normalisation and LeakyReLU(0.2); a last 3×3
-convolution gives one channel. With ``residual=True`` the network's output is a
+convolution gives one channel. In the partial-convolution models the masks follow
+the features (one channel each, ``new_valid`` of every layer); a decoder layer is a
+multi-channel PConv of the concatenated features and masks, given to the layer as
+channel groups so that no repeated mask is built. The input's channels beyond the
+first (``input_shape[-1] > 1``) are extra inputs, e.g. a classical fill for a hybrid
+model; channel 0 is the image that the composition keeps. With ``residual=True`` the network's output is a
 correction added to the input image (the hybrid models of the study, which receive a
 classical fill of the holes and start at its level); with ``composite_output=True``
 (the default) the output is ``valid * image + (1 - valid) * prediction``, so a model
@@ -31,6 +36,8 @@ freezes them for the fine-tuning stage of the PConv schedule.
 """
 
 from __future__ import annotations
+
+import numbers
 
 import keras
 
@@ -61,7 +68,7 @@ def _check(input_shape, rank, depth, base_filters, kernel_size, name):
         raise ValueError(f"Expected a known channel count. Received input_shape={input_shape!r}.")
     for arg, value in (("depth", depth), ("base_filters", base_filters),
                        ("kernel_size", kernel_size)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
             raise ValueError(f"Expected a strictly positive value. Received {arg}={value!r}.")
     multiple = 2**depth
     for size in input_shape[-3:-1]:
@@ -148,10 +155,10 @@ def _build(
     if residual:
         prediction = keras.layers.Add(name="residual")([base, prediction])
     if not many2many:
-        prediction = CentreFrame(name="centre_prediction")(prediction)
-        base = CentreFrame(name="centre_image")(base)
-        valid32 = CentreFrame(name="centre_valid")(valid32)
-    output = Composite(name="composite")([base, prediction, valid32]) if composite_output else prediction
+        prediction = CentreFrame(dtype="float32", name="centre_prediction")(prediction)
+        base = CentreFrame(dtype="float32", name="centre_image")(base)
+        valid32 = CentreFrame(dtype="float32", name="centre_valid")(valid32)
+    output = Composite(dtype="float32", name="composite")([base, prediction, valid32]) if composite_output else prediction
     return keras.Model([image, valid], output, name=name)
 
 
@@ -248,7 +255,10 @@ def pconv_unet2d(
     """The U-Net of :func:`unet2d` with partial convolutions (Liu et al., 2018).
 
     The values inside the holes never reach the output: the model's result is the
-    same whatever fills them. Arguments as :func:`unet2d`.
+    same, bit for bit, whatever fills them. ``valid`` enters through the partial
+    convolutions only (never as a channel). Arguments as :func:`unet2d`; with the
+    default ``composite_output=True`` the known pixels of the output are those of
+    the input.
 
     Examples
     --------
