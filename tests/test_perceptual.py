@@ -135,8 +135,14 @@ def test_bad_arguments_name_the_value(kwargs, error, match):
 
 def test_training_arguments_and_patch_labels():
     seqs = _synthetic_sequences(1, n=1, frames=2)
-    x, y = perceptual.structure_patches(seqs, patch_size=16, n=50, groups=("disc", "hbar"))
-    assert x.shape == (50, 16, 16, 1) and y.shape == (50, 2) and set(np.unique(y)) <= {0.0, 1.0}
+    x, cov = perceptual.structure_patches(seqs, patch_size=16, n=50, groups=("disc", "hbar"))
+    assert x.shape == (50, 16, 16, 1) and cov.shape == (50, 2) and 0 <= cov.min() and cov.max() <= 1
+    uniform = np.random.default_rng(0).random((400, 2))
+    assert np.all(np.abs((uniform > perceptual.balanced_thresholds(uniform)).mean(0) - 0.5) < 0.03)
+    sparse = perceptual.balanced_thresholds(cov)  # mostly empty patches: "any of it" is best
+    assert np.all(sparse == 0) and np.all((cov > 0).mean(0) < 0.5)
+    always = perceptual.balanced_thresholds(np.r_[np.ones(70), np.full(30, 0.5)][:, None])
+    assert (np.r_[np.ones(70), np.full(30, 0.5)] > always[0]).mean() in (0.7, 0.3)
     with pytest.raises(ValueError, match=r"without \['lungs'\]"):
         perceptual.structure_patches(seqs, groups=("disc", "lungs"))
     with pytest.raises(ValueError, match=r"Received patch_size=12"):
