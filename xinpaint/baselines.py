@@ -219,73 +219,55 @@ def _nearest(frame, holes):
 def _linear(frame, holes):
     """Piecewise-linear fill from a Delaunay triangulation of each hole's ring.
 
-    Each connected hole is triangulated on its own ring of visible pixels, and the
-    triangles are rasterised onto the hole's pixels with barycentric weights in
-    NumPy. (``scipy.interpolate.LinearNDInterpolator`` gives the same values, but its
-    point location computes per-triangle transforms through multithreaded LAPACK,
-    which took seconds per frame on a busy 2-core machine.)
+    Each connected hole is triangulated on its own ring of visible pixels; hidden
+    pixels are located in the triangles with matplotlib's trapezoid-map finder and
+    weighted barycentrically in NumPy. (``scipy.interpolate.LinearNDInterpolator``
+    gives the same values, but its point location computes per-triangle transforms
+    through multithreaded LAPACK, which took seconds per frame on a busy 2-core
+    machine.)
     """
+    from matplotlib.tri import TrapezoidMapTriFinder, Triangulation
+
     out = frame.copy()
     labels, _ = ndi.label(holes, structure=np.ones((3, 3), dtype=bool))
     filled = np.zeros(holes.shape, dtype=bool)
+    pad = LINEAR_RING_WIDTH
     for k, box in enumerate(ndi.find_objects(labels), start=1):
-        pad = LINEAR_RING_WIDTH
         box = tuple(slice(max(b.start - pad, 0), b.stop + pad) for b in box)
         component = labels[box] == k
         ring = ndi.binary_dilation(component, iterations=pad) & ~holes[box]
-        points = np.argwhere(ring)
+        points = np.argwhere(ring).astype(np.float64)
         if len(points) < 3:
             continue
         try:
-            simplices = Delaunay(points.astype(np.float64)).simplices
+            simplices = Delaunay(points).simplices
         except QhullError:  # collinear ring (e.g. a hole one pixel from a thin image's edge)
             continue
-        rows, cols, weights, tri = _rasterise(points, simplices, component)
-        if len(rows) == 0:
+        corners = points[simplices]
+        e1, e2 = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
+        det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+        simplices, corners, det = simplices[det != 0], corners[det != 0], det[det != 0]
+        if len(simplices) == 0:
             continue
-        value = np.einsum("ij,ij->i", weights, frame[box][ring][simplices[tri]])
-        origin = np.array([box[0].start, box[1].start])
-        out[rows + origin[0], cols + origin[1]] = value
-        filled[rows + origin[0], cols + origin[1]] = True
+        targets = np.argwhere(component)
+        finder = TrapezoidMapTriFinder(
+            Triangulation(points[:, 1], points[:, 0], triangles=simplices)
+        )
+        tri = finder(targets[:, 1].astype(np.float64), targets[:, 0].astype(np.float64))
+        inside = tri >= 0
+        targets, tri = targets[inside], tri[inside]
+        a, b, c = corners[tri, 0], corners[tri, 1], corners[tri, 2]
+        d = targets - a
+        w1 = (d[:, 0] * (c - a)[:, 1] - d[:, 1] * (c - a)[:, 0]) / det[tri]
+        w2 = ((b - a)[:, 0] * d[:, 1] - (b - a)[:, 1] * d[:, 0]) / det[tri]
+        values = frame[box][ring][simplices[tri]]
+        rows, cols = targets[:, 0] + box[0].start, targets[:, 1] + box[1].start
+        out[rows, cols] = (1 - w1 - w2) * values[:, 0] + w1 * values[:, 1] + w2 * values[:, 2]
+        filled[rows, cols] = True
     missing = holes & ~filled
     if missing.any():  # outside the ring's convex hull, e.g. holes at the image border
         out[missing] = _nearest(frame, holes)[missing]
     return out
-
-
-def _rasterise(points, simplices, mask, eps=1e-9):
-    """The pixels of ``mask`` inside each triangle, with their barycentric weights.
-
-    Returns row and column indices, (n, 3) weights and the triangle index of each
-    covered pixel (the first triangle found where a pixel lies on a shared edge).
-    """
-    corners = points[simplices]  # (m, 3, 2)
-    lo, hi = corners.min(axis=1), corners.max(axis=1)
-    sizes = np.prod(hi - lo + 1, axis=1)
-    tri = np.repeat(np.arange(len(simplices)), sizes)
-    offset = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    width = (hi - lo + 1)[tri, 1]
-    rows = lo[tri, 0] + offset // width
-    cols = lo[tri, 1] + offset % width
-    keep = mask[rows, cols]
-    tri, rows, cols = tri[keep], rows[keep], cols[keep]
-    a, b, c = (corners[tri, i].astype(np.float64) for i in range(3))
-    p = np.stack([rows, cols], axis=1).astype(np.float64)
-
-    def cross(u, v):
-        return u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]
-
-    det = cross(b - a, c - a)
-    ok = np.abs(det) > eps
-    det = np.where(ok, det, 1.0)
-    w1 = cross(p - a, c - a) / det
-    w2 = cross(b - a, p - a) / det
-    w0 = 1.0 - w1 - w2
-    inside = ok & (w0 >= -eps) & (w1 >= -eps) & (w2 >= -eps)
-    tri, rows, cols = tri[inside], rows[inside], cols[inside]
-    weights = np.stack([w0, w1, w2], axis=1)[inside]
-    _, first = np.unique(rows * mask.shape[1] + cols, return_index=True)
-    return rows[first], cols[first], weights[first], tri[first]
 
 
 def _interp_along(values, holes, axis):
