@@ -368,3 +368,22 @@ def test_composite_bad_inputs_name_the_value():
         Composite()([a, a[:, :, :3], a])
     with pytest.raises(ValueError, match=r"Received valid.shape=\(1, 4, 4, 2\)"):
         Composite()([a, a, np.zeros((1, 4, 4, 2), "float32")])
+
+
+def test_mixed_float16_wide_multi_channel_window(rng):
+    """prod(kernel) * channels = 2700 > 2048, where float16 stops counting exactly."""
+    x = rng.random((1, 6, 6, 300)).astype("float32")
+    valid = (rng.random((1, 6, 6, 300)) > 0.5).astype("float32")
+    valid[0, :3, :3] = 0
+    ref_layer = PConv2D(2, 3, multi_channel=True)
+    ref, ref_m = ref_layer([x, valid])
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        layer = PConv2D(2, 3, multi_channel=True)
+        layer([x, valid])
+        layer.set_weights(ref_layer.get_weights())
+        y, m = layer([x, valid])
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    np.testing.assert_array_equal(np.asarray(m, "float32"), np.asarray(ref_m))
+    np.testing.assert_allclose(np.asarray(y, "float32"), np.asarray(ref), rtol=2e-2, atol=5e-2)

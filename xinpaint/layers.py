@@ -303,12 +303,14 @@ class BasePConv(keras.layers.Layer):
         conv_args = dict(strides=self.strides, padding=self.padding,
                          dilation_rate=self.dilation_rate)
         raw = ops.conv(masked, ops.cast(self.kernel, dtype), **conv_args)
-        # One single-channel convolution gives s (not a ones(k, k, in, filters) one).
-        ones = ops.ones((*self.kernel_size, 1, 1), dtype=dtype)
-        s = ops.stop_gradient(ops.conv(counts, ones, **conv_args))
-        # s is a sum of 0/1 values (integers): > 0.5 is exact in float16 too.
-        new_valid = ops.cast(ops.greater(s, 0.5), dtype)
-        ratio = (self._window / ops.maximum(s, 1.0)) * new_valid
+        # One single-channel convolution gives s (not a ones(k, k, in, filters) one). It
+        # runs in float32 whatever the policy: s counts up to prod(kernel) * channels,
+        # beyond float16's exact integers (2048) in wide layers.
+        ones = ops.ones((*self.kernel_size, 1, 1), dtype="float32")
+        s = ops.stop_gradient(ops.conv(ops.cast(counts, "float32"), ones, **conv_args))
+        visible = ops.cast(ops.greater(s, 0.5), "float32")  # s is a sum of 0/1 values
+        ratio = ops.cast((self._window / ops.maximum(s, 1.0)) * visible, dtype)
+        new_valid = ops.cast(visible, dtype)
         y = raw * ratio
         if self.use_bias:
             y = y + ops.cast(self.bias, dtype) * new_valid
