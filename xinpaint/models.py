@@ -27,7 +27,8 @@ channel groups so that no repeated mask is built. The input's channels beyond th
 first (``input_shape[-1] > 1``) are extra inputs, e.g. a classical fill for a hybrid
 model; channel 0 is the image that the composition keeps. With ``residual=True`` the network's output is a
 correction added to the input image (the hybrid models of the study, which receive a
-classical fill of the holes and start at its level); with ``composite_output=True``
+classical fill of the holes and start at its level: their last convolution starts at
+zero, so an untrained residual model returns its input); with ``composite_output=True``
 (the default) the output is ``valid * image + (1 - valid) * prediction``, so a model
 never changes a known pixel.
 
@@ -146,9 +147,13 @@ def _build(
         h = keras.layers.BatchNormalization(name=f"dec_bn_{i}")(h)
         h = keras.layers.LeakyReLU(0.2, name=f"dec_lrelu_{i}")(h)
     if partial:
-        prediction, _ = pconv(1, kernel_size, name="out_pconv")([h, m])
+        # A residual model starts as the identity: its correction is zero until trained.
+        init = "zeros" if residual else "glorot_uniform"
+        prediction, _ = pconv(1, kernel_size, kernel_initializer=init, name="out_pconv")([h, m])
     else:
-        prediction = conv(1, kernel_size, padding="same", name="out_conv")(h)
+        init = "zeros" if residual else "glorot_uniform"
+        prediction = conv(1, kernel_size, padding="same", kernel_initializer=init,
+                          name="out_conv")(h)
     prediction = keras.layers.Activation("linear", dtype="float32", name="prediction")(prediction)
     base = keras.layers.Activation("linear", dtype="float32", name="image_f32")(image[..., :1])
     valid32 = keras.layers.Activation("linear", dtype="float32", name="valid_f32")(valid)
