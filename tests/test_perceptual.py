@@ -159,3 +159,17 @@ def test_xray_vgg_learns_its_task():
                                           groups=("disc", "hbar", "vbar"), n_patches=1500,
                                           learning_rate=3e-4)
     assert record["heldout_accuracy"] > record["heldout_chance"] + 0.15, record
+
+
+@pytest.mark.skipif(not perceptual.XRAY_WEIGHTS.is_file(), reason="no shipped X-ray weights")
+def test_shipped_xray_features_drive_the_loss(rng):
+    loss = losses.InpaintingLoss(feature_extractor="xray")
+    assert losses.InpaintingLoss.from_config(loss.get_config()).get_config()["feature_extractor"] == "xray"
+    yy, xx = np.mgrid[0:64, 0:64] / 64.0
+    t = (0.3 + 0.2 * np.sin(6 * xx) * yy)[None, ..., None].astype("float32")
+    v = np.ones_like(t)
+    v[:, 20:44, 20:44] = 0
+    stripes = t + (0.05 * np.sign(np.sin(np.arange(64) * 1.5)))[None, :, None, None].astype("float32")
+    terms = loss.terms(t, stripes, v)
+    assert float(terms["perceptual"]) > 0 and float(terms["style"]) > 0
+    assert all(float(x) == 0 for k, x in loss.terms(t, t, v).items() if k != "tv")
