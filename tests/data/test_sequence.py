@@ -72,3 +72,39 @@ def test_bad_arguments_name_the_value(ct, kwargs, error, match):
 def test_bad_ct_array_is_refused():
     with pytest.raises(ValueError, match=r"Received ct of shape \(4, 4\)"):
         simulate_sequence(np.zeros((4, 4)), n_frames=2)
+
+
+def test_z_range_drops_the_other_slices(ct):
+    # Keeping the caudal half is the same as replacing the cranial half by air.
+    from xinpaint.data import CTVolume
+
+    small = CTVolume(ct.hu[::4, ::4], (ct.spacing[0] * 4, ct.spacing[1] * 4, ct.spacing[2]))
+    options = dict(n_frames=3, detector_shape=(64, 64), arc_degrees=6, seed=4)
+    kept = simulate_sequence(small, z_range=(0.0, 0.5), **options)
+    hu = small.hu.copy()
+    hu[:, :, round(0.5 * hu.shape[2]):] = -1000.0
+    air = simulate_sequence(CTVolume(hu, small.spacing), z_centre=0.25, **options)
+    # Identical but for the top rows, where rays graze the cut: there the projector
+    # interpolates across the last half voxel differently.
+    np.testing.assert_allclose(kept.frames[:, 8:], air.frames[:, 8:], atol=1e-5)
+    np.testing.assert_allclose(kept.frames[:, :8], air.frames[:, :8], atol=0.05)
+    np.testing.assert_array_equal(kept.holes, air.holes)
+    whole = simulate_sequence(small, z_centre=0.25, **options)
+    assert np.abs(whole.frames - kept.frames).max() > 0.05  # the cranial half was seen
+
+
+def test_splits_use_disjoint_slices():
+    from xinpaint.data import split_z_range
+
+    train, val, test = (split_z_range(s) for s in ("train", "val", "test"))
+    assert train == val and (test[1] <= train[0] or train[1] <= test[0])
+
+
+@pytest.mark.parametrize(
+    "z_range,match",
+    [((0.6, 0.2), r"Received z_range=\(0.6, 0.2\)"), ((0.5,), r"Received z_range=\(0.5,\)"),
+     ("cranial", r"Received z_range='cranial'")],
+)
+def test_bad_z_range_names_the_value(ct, z_range, match):
+    with pytest.raises(ValueError, match=match):
+        simulate_sequence(ct, n_frames=2, detector_shape=(64, 64), z_range=z_range)

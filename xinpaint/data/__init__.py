@@ -7,7 +7,14 @@ Public API: :func:`fetch_example_ct`, :func:`load_ct`, :class:`CTVolume`,
 """
 
 from xinpaint.data.ct import CTVolume, data_dir, fetch_example_ct, load_ct
-from xinpaint.data.datasets import SPLITS, crops_2d, load_split, patches_3d, split_z_centre
+from xinpaint.data.datasets import (
+    SPLITS,
+    crops_2d,
+    load_split,
+    patches_3d,
+    split_z_centre,
+    split_z_range,
+)
 from xinpaint.data.geometry import CArmGeometry
 from xinpaint.data.masks import metal_masks_2d, random_masks_2d
 from xinpaint.data.metal import MetalObject
@@ -32,5 +39,6 @@ __all__ = [
     "random_masks_2d",
     "simulate_sequence",
     "split_z_centre",
+    "split_z_range",
     "stitch_patches",
 ]

@@ -2,11 +2,14 @@
 
 Split
 -----
-The test anatomy is never seen in training: the detector sees 160 mm of the
-patient's long axis around the isocentre, and the isocentre sits at 75 % of the CT's
-length (the cranial part: apices, upper ribs) for the ``train`` and ``val`` sequences
-and at 25 % (the caudal part: lower ribs, diaphragm, liver dome) for ``test``; the two
-regions do not overlap at the isocentre. ``val`` differs from ``train`` by its seeds
+The test anatomy is never seen in training: the ``train`` and ``val`` sequences are
+projected from the cranial half of the CT's slices only (``z_range=(0.5, 1.0)``:
+apices, upper ribs) and the ``test`` sequences from the caudal half only
+(``z_range=(0.0, 0.5)``: lower ribs, diaphragm, liver dome) — the other half is
+dropped before projecting, so no ray of a test frame crosses a voxel that a training
+frame sees. The isocentre sits in the middle of each half (75 % and 25 % of the CT's
+length); the detector sees 160 mm of the long axis around it, so the rows at the
+frames' inner edge (where the cone leaves the kept half) show the cut. ``val`` differs from ``train`` by its seeds
 (other metal, other angles). Sequence ``i`` of a split has the seed
 ``seed + offset(split) + i``, with offsets 0, 10 000 and 20 000.
 
@@ -32,16 +35,21 @@ from xinpaint.data.ct import data_dir, fetch_example_ct
 from xinpaint.data.metal import MetalObject
 from xinpaint.data.sequence import XraySequence, simulate_sequence
 
-__all__ = ["SPLITS", "crops_2d", "load_split", "patches_3d", "split_z_centre"]
+__all__ = ["SPLITS", "crops_2d", "load_split", "patches_3d", "split_z_centre", "split_z_range"]
 
 SPLITS = ("train", "val", "test")
 _OFFSETS = {"train": 0, "val": 10_000, "test": 20_000}
-_VERSION = 1
+_VERSION = 2
 
 
 def split_z_centre(split: str) -> float:
     """Where the isocentre sits along the CT (fraction of its length) for a split."""
     return 0.25 if split == "test" else 0.75
+
+
+def split_z_range(split: str) -> tuple[float, float]:
+    """The fractions (low, high) of the CT's slices a split is projected from."""
+    return (0.0, 0.5) if split == "test" else (0.5, 1.0)
 
 
 def _save(path, seq: XraySequence):
@@ -94,7 +102,8 @@ def load_split(split: str, *, profile, seed: int | None = None, cache: bool = Tr
     seed = SEED if seed is None else int(seed)
     folder = data_dir() / "sequences"
     options = dict(n_frames=prof.n_frames, detector_shape=tuple(prof.detector_shape),
-                   arc_degrees=prof.arc_degrees, metal=metal, z_centre=split_z_centre(split),
+                   arc_degrees=prof.arc_degrees, metal=metal, z_range=split_z_range(split),
+                   z_centre=split_z_centre(split),
                    metal_region=metal_region,
                    label_groups=tuple(sorted(label_groups)) if label_groups else None)
     ct = None

@@ -73,6 +73,17 @@ class XraySequence:
 _DOWNSAMPLED: dict = {}
 
 
+def _check_z_range(z_range) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in z_range)
+    except (TypeError, ValueError):
+        raise ValueError(f"Expected z_range as two fractions (low, high) of the CT's slices. "
+                         f"Received z_range={z_range!r}.") from None
+    if not 0.0 <= lo < hi <= 1.0:
+        raise ValueError(f"Expected 0 <= low < high <= 1 in z_range. Received z_range={z_range!r}.")
+    return lo, hi
+
+
 def _factor(ct: CTVolume, geometry: CArmGeometry) -> int:
     """In-plane down-sampling: voxels about the size of a detector pixel at the isocentre,
     and at least 2 (a 512² CT becomes 256², which keeps the projection fast)."""
@@ -82,7 +93,7 @@ def _factor(ct: CTVolume, geometry: CArmGeometry) -> int:
 
 def _downsampled(ct: CTVolume, factor: int, groups: tuple):
     key = (id(ct), factor, groups)
-    if key not in _DOWNSAMPLED:
+    if key not in _DOWNSAMPLED or _DOWNSAMPLED[key][0] is not ct:
         from skimage.transform import downscale_local_mean
 
         f = (factor, factor, 1)
@@ -92,8 +103,8 @@ def _downsampled(ct: CTVolume, factor: int, groups: tuple):
         body = downscale_local_mean((ct.hu > -500).astype(np.float32), f) > 0.5
         spacing = (ct.spacing[0] * factor, ct.spacing[1] * factor, ct.spacing[2])
         _DOWNSAMPLED.clear()  # keep one volume in memory
-        _DOWNSAMPLED[key] = (mu, masks, body, spacing)
-    return _DOWNSAMPLED[key]
+        _DOWNSAMPLED[key] = (ct, mu, masks, body, spacing)
+    return _DOWNSAMPLED[key][1:]
 
 
 def simulate_sequence(
@@ -106,7 +117,8 @@ def simulate_sequence(
     metal="default",
     seed: int = 0,
     label_groups=None,
-    z_centre: float = 0.5,
+    z_range=None,
+    z_centre: float | None = None,
     metal_region: str = "body",
     geometry_options: dict | None = None,
 ) -> XraySequence:
@@ -133,10 +145,15 @@ def simulate_sequence(
     label_groups : sequence of str, optional
         Label groups of the CT (e.g. ``("lungs", "spine", "heart")``) to project into
         :attr:`XraySequence.structures`; ribs are always projected.
-    z_centre : float
+    z_range : tuple of float, optional
+        (low, high) fractions of the CT's slices kept (0 = first, caudal slice; 1 = the
+        end of the last, cranial one): the slices outside are dropped before projecting
+        and the metal is placed inside the kept part, so that two sequences with
+        disjoint ranges share no anatomy (the train/test split). Default: all slices.
+    z_centre : float, optional
         Where the isocentre sits along the CT's long axis, as a fraction of its
-        extent (0 = first, caudal slice; 1 = last, cranial one). The detector sees
-        160 mm of the long axis around it.
+        extent (0 = first, caudal slice; 1 = last, cranial one); default the middle of
+        ``z_range`` (0.5 without it). The detector sees 160 mm of the long axis around it.
     metal_region : str
         ``"body"`` (anywhere inside the body, HU > -500) or ``"ribs"`` (centred on
         rib voxels, so that the metal crosses ribs).
@@ -152,7 +169,8 @@ def simulate_sequence(
     ------
     ValueError
         For a CT that is not 3D or holds NaN, ``n_frames < 1``, a detector smaller
-        than 32 pixels, an arc of 0 degrees, or an unknown metal or region.
+        than 32 pixels, an arc of 0 degrees, a bad ``z_range`` or ``z_centre``, or an
+        unknown metal or region.
 
     Examples
     --------
@@ -166,6 +184,9 @@ def simulate_sequence(
         if hu.ndim != 3:
             raise ValueError(f"Expected a CTVolume or a 3D array of HU. Received ct of shape {hu.shape}.")
         ct = CTVolume(hu, (1.0, 1.0, 1.0))
+    lo, hi = (0.0, 1.0) if z_range is None else _check_z_range(z_range)
+    if z_centre is None:
+        z_centre = (lo + hi) / 2
     if not 0.0 <= float(z_centre) <= 1.0:
         raise ValueError(f"Expected z_centre in [0, 1]. Received z_centre={z_centre!r}.")
     if metal_region not in ("body", "ribs"):
@@ -181,6 +202,12 @@ def simulate_sequence(
     mu, masks, body, spacing = _downsampled(ct, factor, groups)
     nx, ny, nz = mu.shape
     centre = ((nx - 1) * spacing[0] / 2, (ny - 1) * spacing[1] / 2, z_centre * (nz - 1) * spacing[2])
+    if z_range is not None:  # keep slices [k0, k1): their anatomy only
+        k0 = round(lo * nz)
+        k1 = max(round(hi * nz), k0 + 1)
+        mu, body = mu[:, :, k0:k1], body[:, :, k0:k1]
+        masks = {g: m[:, :, k0:k1] for g, m in masks.items()}
+        centre = (centre[0], centre[1], centre[2] - k0 * spacing[2])
 
     def project(values):
         return forward_project(volume_image(values, spacing, centre_xyz_mm=centre), geometry)
