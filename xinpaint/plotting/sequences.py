@@ -32,24 +32,26 @@ def frame_strip(sequence, *, frames: int = 6, ribs: bool = False, axes=None):
     return fig
 
 
-def animate_sequence(sequence, *, interval: int = 150, size: float = 3.0):
-    """An HTML/JavaScript animation of the sequence with its holes in red (for notebooks)."""
-    import matplotlib.pyplot as plt
-    from matplotlib import animation
+def animate_sequence(sequence, *, interval: int = 150, size: int = 192) -> str:
+    """An animated GIF of the sequence with its holes in red, as an HTML ``<img>``.
 
-    fig, ax = plt.subplots(figsize=(size, size))
-    rgb = np.repeat(sequence.frames[..., None], 3, axis=-1)
-    rgb[sequence.holes] = (0.84, 0.15, 0.16)
-    image = ax.imshow(rgb[0])
-    title = ax.set_title(f"frame 0, {sequence.angles[0]:+.1f}°", fontsize=9)
-    ax.set_axis_off()
+    The GIF is embedded (base64), so the page needs nothing from the network, and the
+    image carries alt text for readers who cannot see it.
+    """
+    import base64
+    import io
 
-    def update(t):
-        image.set_data(rgb[t])
-        title.set_text(f"frame {t}, {sequence.angles[t]:+.1f}°")
-        return image, title
+    from PIL import Image
 
-    anim = animation.FuncAnimation(fig, update, frames=len(sequence), interval=interval, blit=False)
-    html = anim.to_jshtml(default_mode="loop")
-    plt.close(fig)
-    return html
+    frames = np.clip(sequence.frames, 0, 1)
+    rgb = np.repeat((frames * 255).astype(np.uint8)[..., None], 3, axis=-1)
+    rgb[sequence.holes] = (214, 39, 40)
+    images = [Image.fromarray(f).resize((size, size * f.shape[0] // f.shape[1]), Image.NEAREST)
+              for f in rgb]
+    buffer = io.BytesIO()
+    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:],
+                   duration=interval, loop=0)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    alt = (f"Animation of {len(sequence)} frames from {sequence.angles[0]:+.0f} to "
+           f"{sequence.angles[-1]:+.0f} degrees, metal holes in red")
+    return f'<img src="data:image/gif;base64,{data}" alt="{alt}" width="{size}">'
