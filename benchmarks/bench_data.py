@@ -1,11 +1,11 @@
 """Speed of the data: simulated frames per second, and whether training waits on data.
 
-``data/simulate_fps_256`` and ``data/simulate_fps_512``: frames per second of
+``simulate_fps_256`` and ``simulate_fps_512``: frames per second of
 :func:`xinpaint.data.simulate_sequence` (RTK Joseph projection of the attenuation and
 of the rib labels, metal traces) for 32 frames of 256² and 16 frames of 512², after
 one warm-up call (the CT's downsampling and RTK's import are done once per process).
 
-``data/pipeline_supply_ratio``: samples per second delivered by the 2D training
+``pipeline_supply_ratio``: samples per second delivered by the 2D training
 pipeline (:func:`xinpaint.data.crops_2d`) divided by samples per second consumed by a
 ``pconv_unet2d`` training step, both at the ``cpu`` profile's crop, batch and model
 size, measured side by side in one process. Target ≥ 2: training never waits on data.
@@ -74,7 +74,7 @@ def run() -> list[dict]:
     for shape, n_frames in (((256, 256), 32), ((512, 512), 16)):
         fps, seconds = _simulate_fps(ct, shape, n_frames)
         rows.append({
-            "name": f"data/simulate_fps_{shape[0]}",
+            "name": f"simulate_fps_{shape[0]}",
             "value": round(fps, 2),
             "unit": "frames/s",
             "target": None,
@@ -83,7 +83,7 @@ def run() -> list[dict]:
         })
     ratio, supply, consume, crop, prof = _supply_ratio()
     rows.append({
-        "name": "data/pipeline_supply_ratio",
+        "name": "pipeline_supply_ratio",
         "value": round(ratio, 2),
         "unit": "ratio",
         "target": 2.0,
