@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from xinpaint.data.patches import blend_weights, patch_positions
+
 __all__ = ["WEIGHTS_DIR", "inpaint", "load_model", "shipped_models"]
 
 #: Folder of the models shipped with the package: ``<name>.keras`` and its card ``<name>.json``.
@@ -122,23 +124,6 @@ def _from_unit(unit, lo, scale, dtype):
     return values.astype(dtype)
 
 
-def _ramp(n: int, overlap: int) -> np.ndarray:
-    """1D blending weights: a linear ramp over ``overlap`` pixels at both ends."""
-    w = np.ones(n, np.float32)
-    if overlap > 0 and n > 2 * overlap:
-        edge = (np.arange(overlap, dtype=np.float32) + 1) / (overlap + 1)
-        w[:overlap], w[-overlap:] = edge, edge[::-1]
-    return w
-
-
-def _starts(size: int, tile: int, overlap: int) -> list[int]:
-    if size <= tile:
-        return [0]
-    step = tile - overlap
-    starts = list(range(0, size - tile, step))
-    return [*starts, size - tile]
-
-
 def _predict_tiles(predict, unit, valid, *, tile, overlap, multiple, batch_size, progress):
     """Run ``predict(image_batch, valid_batch)`` on (T', h, w) tiles and blend them back.
 
@@ -153,9 +138,8 @@ def _predict_tiles(predict, unit, valid, *, tile, overlap, multiple, batch_size,
     unit_p, valid_p = np.pad(unit, pads), np.pad(valid, pads)
     out = np.zeros(unit_p.shape, np.float32)
     weight = np.zeros(unit_p.shape[-2:], np.float32)
-    boxes = [(y, x) for y in _starts(unit_p.shape[-2], th, overlap)
-             for x in _starts(unit_p.shape[-1], tw, overlap)]
-    blend = np.outer(_ramp(th, overlap), _ramp(tw, overlap))
+    boxes = patch_positions(unit_p.shape[-2:], (th, tw), (th - overlap, tw - overlap))
+    blend = blend_weights((th, tw), margin=overlap).astype(np.float32)
     iterator = boxes
     if progress:
         from tqdm.auto import tqdm
@@ -283,10 +267,10 @@ def _predict_sequence(net, unit, valid, *, tile, overlap, multiple, batch_size, 
                          f"of shape {unit.shape}.")
     length = int(net.inputs[0].shape[1] or unit.shape[0])
     length = min(length, unit.shape[0])
-    starts = _starts(unit.shape[0], length, length // 2)
+    starts = [t for (t,) in patch_positions(unit.shape[:1], (length,), (length - length // 2,))]
     out = np.zeros(unit.shape, np.float32)
     weight = np.zeros(unit.shape[0], np.float32)
-    blend_t = _ramp(length, length // 4)
+    blend_t = blend_weights((length,), margin=length // 4).astype(np.float32)
     predict = _keras_predictor(net)
     for t in starts:
         window_u = unit[None, t:t + length]
