@@ -56,6 +56,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from xinpaint.layers import composite
+
 __all__ = [
     "InpaintingLoss",
     "composite",
@@ -120,11 +122,6 @@ def unpack_targets(y_true):
 
 
 # --------------------------------------------------------------------------- helpers
-def composite(target, prediction, valid):
-    """The known pixels pasted back: ``valid * target + (1 - valid) * prediction``."""
-    return valid * target + (1.0 - valid) * prediction
-
-
 def _as_float(*xs):
     return [ops.cast(x, "float32") for x in xs]
 
