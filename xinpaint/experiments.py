@@ -21,6 +21,20 @@ variant                   model                                                l
                           predicting a correction (residual) in the holes
 ========================  ===================================================  ==================
 
+The 2D+T variants of the ``temporal`` chapter are trained on (T, H, W) patches of the
+profile's ``patch_shape`` and applied to whole sequences by overlapping windows along time,
+blended (:func:`xinpaint.data.stitch_patches`):
+
+========================  ===================================================  ==================
+variant                   model                                                loss
+========================  ===================================================  ==================
+``pconv3d``               3D partial-convolution U-Net, every frame predicted  L_valid + 6 L_hole + 0.1 L_tv
+                          (many-to-many)
+``pconv3d-centre``        the same, the centre frame only (many-to-one)        same, on the centre frame
+``hybrid3d``              plain 3D U-Net on the frame-by-frame biharmonic      L_valid + 6 L_hole
+                          fill and the mask, predicting a correction
+========================  ===================================================  ==================
+
 ``pconv-vgg`` is the second stage of the PConv schedule with the full loss, so that
 ``pconv-mask-2stage`` and ``pconv-vgg`` differ only by their loss (the same start, the
 same steps, learning rate and frozen encoder batch norm): the VGG terms cost about eight
@@ -34,10 +48,15 @@ import numpy as np
 
 from xinpaint.profiles import Profile, get_profile
 
-__all__ = ["VARIANTS", "build_variant", "train_variant", "variant_method"]
+__all__ = ["VARIANTS", "VARIANTS_2D", "VARIANTS_3D", "build_variant", "train_variant",
+           "variant_method"]
 
-VARIANTS = ("unet-mae", "unet-mse", "unet-mask", "pconv-mask", "pconv-mask-2stage", "pconv-vgg",
-            "hybrid")
+VARIANTS_2D = ("unet-mae", "unet-mse", "unet-mask", "pconv-mask", "pconv-mask-2stage",
+               "pconv-vgg", "hybrid")
+VARIANTS_3D = ("pconv3d", "pconv3d-centre", "hybrid3d")
+VARIANTS = VARIANTS_2D + VARIANTS_3D
+#: Variants whose model adds a correction to a classical fill (an extra input channel).
+HYBRIDS = ("hybrid", "hybrid3d")
 LEARNING_RATE = 2e-4
 FINETUNE_LEARNING_RATE = 5e-5
 HYBRID_FILL = "biharmonic"
@@ -52,11 +71,21 @@ def _check(variant):
 
 
 def build_variant(variant: str, prof: Profile):
-    """The Keras model of ``variant`` (any frame size divisible by ``2**prof.depth``)."""
-    from xinpaint.models import pconv_unet2d, unet2d
+    """The Keras model of ``variant`` (any frame size divisible by ``2**prof.depth``).
+
+    2D+T variants take windows of ``prof.patch_shape[0]`` frames.
+    """
+    from xinpaint.models import pconv_unet2d, pconv_unet3d, unet2d, unet3d
 
     _check(variant)
     size = dict(depth=prof.depth, base_filters=prof.base_filters)
+    if variant in VARIANTS_3D:
+        length = prof.patch_shape[0]
+        if variant == "hybrid3d":
+            return unet3d((length, None, None, 2), valid_as_channel=True, residual=True,
+                          name="hybrid3d", **size)
+        return pconv_unet3d((length, None, None, 1), many2many=variant == "pconv3d",
+                            name=variant.replace("-", "_"), **size)
     if variant.startswith("unet"):
         return unet2d((None, None, 1), valid_as_channel=True,
                       composite_output=variant == "unet-mask", name=variant.replace("-", "_"), **size)
@@ -74,7 +103,7 @@ def _loss(variant):
         return "mse"
     if variant == "pconv-vgg":
         return InpaintingLoss(feature_extractor="xray")
-    if variant == "hybrid":
+    if variant in HYBRIDS:
         return InpaintingLoss(perceptual=0.0, style=0.0, tv=0.0)
     return InpaintingLoss(perceptual=0.0, style=0.0)
 
@@ -88,18 +117,28 @@ def _fills(sequences):
 def _datasets(variant, prof, train, val, seed):
     import tensorflow as tf
 
-    from xinpaint.data import crops_2d
+    from xinpaint.data import crops_2d, patches_3d
 
-    hybrid = variant == "hybrid"
-    train_ds = crops_2d(train, crop_size=prof.crop_size, batch_size=prof.batch_size, seed=seed,
-                        fills=_fills(train) if hybrid else None)
-    val_ds = crops_2d(val, crop_size=prof.crop_size, batch_size=prof.batch_size, seed=seed + 1,
-                      fills=_fills(val) if hybrid else None, augment=False)
+    hybrid = variant in HYBRIDS
+    if variant in VARIANTS_3D:
+        def windows(seqs, seed, augment):
+            return patches_3d(seqs, patch_shape=prof.patch_shape,
+                              batch_size=prof.patch_batch_size, seed=seed,
+                              fills=_fills(seqs) if hybrid else None, augment=augment)
+    else:
+        def windows(seqs, seed, augment):
+            return crops_2d(seqs, crop_size=prof.crop_size, batch_size=prof.batch_size,
+                            seed=seed, fills=_fills(seqs) if hybrid else None, augment=augment)
+    train_ds, val_ds = windows(train, seed, True), windows(val, seed + 1, False)
     if variant in ("unet-mae", "unet-mse"):
         return train_ds, val_ds
+    centre = prof.patch_shape[0] // 2
 
     def pack(inputs, target):
-        return inputs, tf.concat([target, inputs[1]], axis=-1)
+        valid = inputs[1]
+        if variant == "pconv3d-centre":  # many-to-one: the loss sees the centre frame only
+            target, valid = target[:, centre], valid[:, centre]
+        return inputs, tf.concat([target, valid], axis=-1)
 
     return train_ds.map(pack), val_ds.map(pack)
 
@@ -162,7 +201,12 @@ def variant_method(variant: str, model, *, fill_value: float = 0.0, batch_size: 
     """``f(frames, holes) -> frames`` for the evaluation runner.
 
     The holes of the input hold ``fill_value`` (0, black, as in training), or, for the
-    hybrid, the classical fill is computed first (its time is part of the method's).
+    hybrids, the classical fill is computed first (its time is part of the method's).
+    2D variants see one frame at a time. 2D+T variants see windows of the model's length
+    along time, whole frames in space: many-to-many models predict windows with a stride
+    of half their length, blended by :func:`xinpaint.data.stitch_patches`; the
+    many-to-one model predicts each frame at the centre of its own window (the sequence is
+    mirrored at both ends; a sequence shorter than one window is mirrored to its length).
     Known pixels are always the input's.
     """
     _check(variant)
@@ -171,13 +215,117 @@ def variant_method(variant: str, model, *, fill_value: float = 0.0, batch_size: 
         frames = np.asarray(frames, np.float32)
         valid = (~holes).astype(np.float32)
         image = np.where(holes, np.float32(fill_value), frames)[..., None]
-        if variant == "hybrid":
+        if variant in HYBRIDS:
             from xinpaint.baselines import inpaint
 
             classical = inpaint(frames, holes, method=HYBRID_FILL).astype(np.float32)
             image = np.stack([classical, frames * valid], axis=-1)
-        out = model.predict([image, valid[..., None]], batch_size=batch_size, verbose=0)[..., 0]
+        if variant in VARIANTS_3D:
+            out = _predict_windows(model, image, valid[..., None], centre=variant == "pconv3d-centre",
+                                   batch_size=batch_size)
+        else:
+            out = model.predict([image, valid[..., None]], batch_size=batch_size, verbose=0)[..., 0]
         return np.where(holes, out, frames)
 
     fill.__name__ = variant
     return fill
+
+
+def _predict_windows(model, image, valid, *, centre: bool, batch_size: int):
+    """Apply a 2D+T model to a (T, H, W, C) sequence by windows along time."""
+    from xinpaint.data import patch_positions, stitch_patches
+
+    frames = image.shape[0]
+    length = int(model.inputs[0].shape[1])
+    if centre:
+        half = length // 2
+        pad = [(half, length - 1 - half)] + [(0, 0)] * 3
+        image_p = np.pad(image, pad, mode="symmetric")
+        valid_p = np.pad(valid, pad, mode="symmetric")
+        windows = [(image_p[t:t + length], valid_p[t:t + length]) for t in range(frames)]
+        out = model.predict([np.stack([w[0] for w in windows]), np.stack([w[1] for w in windows])],
+                            batch_size=batch_size, verbose=0)
+        return out[..., 0]
+    if frames < length:  # a short sequence is mirrored up to one window
+        pad = [(0, length - frames)] + [(0, 0)] * 3
+        short = _predict_windows(model, np.pad(image, pad, mode="symmetric"),
+                                 np.pad(valid, pad, mode="symmetric"), centre=False,
+                                 batch_size=batch_size)
+        return short[:frames]
+    positions = patch_positions((frames,), (length,), (max(1, length // 2),))
+    starts = [t for (t,) in positions]
+    out = model.predict([np.stack([image[t:t + length] for t in starts]),
+                         np.stack([valid[t:t + length] for t in starts])],
+                        batch_size=batch_size, verbose=0)[..., 0]
+    return stitch_patches(out, [(t, 0, 0) for t in starts], image.shape[:3]).astype(np.float32)
+
+
+_STEP_COST_SCRIPT = """
+import json, os, resource, sys, time
+import numpy as np, keras, tensorflow as tf
+from xinpaint.experiments import _loss, build_variant
+from xinpaint.profiles import get_profile
+spec = json.loads(sys.argv[1])
+prof = get_profile(spec["profile"])
+model = build_variant(spec["variant"], prof.replace(patch_shape=tuple(spec["window"])))
+model.compile(keras.optimizers.Adam(1e-4), _loss(spec["variant"]), jit_compile=False)
+rng = np.random.default_rng(0)
+shape = (spec["batch_size"], *spec["window"])
+target = rng.random(shape + (1,)).astype("float32")
+valid = np.ones_like(target)
+valid[..., shape[-2] // 3: shape[-2] // 2, :] = 0
+image = np.concatenate([target] * model.inputs[0].shape[-1], axis=-1) * valid
+packed = np.concatenate([target, valid], axis=-1)
+if spec["variant"] in ("unet-mae", "unet-mse"):
+    packed = target
+times = []
+for _ in range(spec["steps"]):
+    start = time.perf_counter()
+    model.train_on_batch([image, valid], packed)
+    times.append(time.perf_counter() - start)
+device = "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU:0"
+print(json.dumps({"peak_mib": tf.config.experimental.get_memory_info(device)["peak"] / 2**20,
+                  "device": device,
+                  "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "seconds": min(times[1:])}))
+"""
+
+
+def training_step_cost(variant: str, profile, window, *, batch_size: int = 1, steps: int = 3) -> dict:
+    """Peak memory and time of a training step of a 2D+T ``variant`` on ``window``-sized inputs.
+
+    The step runs in a fresh Python process with TensorFlow's BFC allocator on the CPU
+    (``TF_CPU_ALLOCATOR_USE_BFC``), so that ``peak_mib`` is the peak of tensor memory in
+    use (weights, activations, gradients, optimiser state) over ``steps`` training steps
+    of ``batch_size`` windows, on the GPU where one is visible (``device`` says which); ``rss_mib`` is the process's peak resident memory, with
+    TensorFlow itself; ``seconds`` the fastest step after the first (which traces).
+
+    Parameters
+    ----------
+    variant : str
+        One of :data:`VARIANTS_3D`.
+    profile : str or Profile
+        Sizes of the network (``depth``, ``base_filters``).
+    window : tuple of int
+        (T, H, W) of one training input: a patch, or a whole sequence.
+    """
+    import json
+    import os
+    import subprocess
+    import sys
+
+    if variant not in VARIANTS_3D:
+        raise ValueError(f"Expected a 2D+T variant ({', '.join(VARIANTS_3D)}). "
+                         f"Received variant={variant!r}.")
+    window = tuple(int(w) for w in window)
+    if len(window) != 3 or min(window) < 1:
+        raise ValueError(f"Expected window=(T, H, W). Received window={window!r}.")
+    spec = {"variant": variant, "profile": get_profile(profile).name, "window": list(window),
+            "batch_size": int(batch_size), "steps": max(2, int(steps))}
+    env = {**os.environ, "TF_CPU_ALLOCATOR_USE_BFC": "true", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = subprocess.run([sys.executable, "-c", _STEP_COST_SCRIPT, json.dumps(spec)],
+                         capture_output=True, text=True, env=env)
+    if out.returncode:
+        raise RuntimeError(f"the training step of {variant} on {window} failed: "
+                           f"{out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode}")
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -46,7 +46,9 @@ class Profile:
     patch_shape : tuple of int
         (T, H, W) of the 2D+T training patches.
     batch_size : int
-        Training batch size (global batch).
+        Training batch size of the 2D models (global batch).
+    patch_batch_size : int
+        Training batch size of the 2D+T models (patches per step).
     epochs, steps_per_epoch : int
         Training length: ``epochs * steps_per_epoch`` optimiser steps.
     finetune_epochs : int
@@ -70,6 +72,7 @@ class Profile:
     crop_size: int = 64
     patch_shape: tuple[int, int, int] = (8, 32, 32)
     batch_size: int = 8
+    patch_batch_size: int = 2
     epochs: int = 2
     steps_per_epoch: int = 10
     finetune_epochs: int = 1
@@ -104,6 +107,7 @@ PROFILES: dict[str, Profile] = {
         crop_size=64,
         patch_shape=(8, 32, 32),
         batch_size=8,
+        patch_batch_size=2,
         epochs=2,
         steps_per_epoch=10,
         finetune_epochs=1,
@@ -121,8 +125,9 @@ PROFILES: dict[str, Profile] = {
         arc_degrees=64.0,
         n_sequences={"train": 24, "val": 4, "test": 8},
         crop_size=96,
-        patch_shape=(16, 64, 64),
+        patch_shape=(8, 64, 64),
         batch_size=16,
+        patch_batch_size=2,
         epochs=8,
         steps_per_epoch=100,
         finetune_epochs=2,
@@ -142,6 +147,7 @@ PROFILES: dict[str, Profile] = {
         crop_size=256,
         patch_shape=(16, 128, 128),
         batch_size=32,
+        patch_batch_size=8,
         epochs=100,
         steps_per_epoch=1000,
         finetune_epochs=25,

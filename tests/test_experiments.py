@@ -1,0 +1,112 @@
+"""The model variants of the chapters (xinpaint.experiments), at toy sizes."""
+
+import keras
+import numpy as np
+import pytest
+
+from xinpaint.data import XraySequence
+from xinpaint.experiments import (
+    VARIANTS,
+    VARIANTS_3D,
+    _predict_windows,
+    build_variant,
+    train_variant,
+    variant_method,
+)
+from xinpaint.profiles import get_profile
+
+TINY = get_profile("smoke").replace(
+    name="smoke", epochs=2, steps_per_epoch=2, finetune_epochs=1, batch_size=2, crop_size=32,
+    patch_shape=(4, 32, 32), patch_batch_size=2, base_filters=4, depth=2, val_batches=1,
+)
+
+
+def _sequences(n, rng, frames=6, size=32):
+    yy, xx = np.mgrid[:size, :size] / size
+    out = []
+    for i in range(n):
+        t = np.arange(frames)[:, None, None] / frames
+        stack = (0.4 + 0.2 * np.sin(3 * xx + t + i) * np.cos(2 * yy)).astype(np.float32)
+        holes = np.zeros(stack.shape, bool)
+        for k in range(frames):
+            x0 = 8 + k + int(rng.integers(0, 4))
+            holes[k, 6:26, x0:x0 + 3] = True
+        out.append(XraySequence(stack, holes, np.arange(frames, dtype=float),
+                                np.zeros(stack.shape, bool)))
+    return out
+
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("XINPAINT_RUNS", str(tmp_path))
+    return tmp_path
+
+
+def test_unknown_variant_names_the_value():
+    with pytest.raises(ValueError, match=r"Received variant='pconv4d'"):
+        build_variant("pconv4d", TINY)
+
+
+@pytest.mark.parametrize("variant", VARIANTS_3D)
+def test_3d_variants_train_and_fill_whole_sequences(variant, runs, rng):
+    train, val, test = _sequences(2, rng), _sequences(1, rng), _sequences(1, rng, frames=7)
+    result = train_variant(variant, TINY, train=train, val=val)
+    assert result.steps == TINY.total_steps
+    assert np.isfinite(result.history["loss"]).all()
+    fill = variant_method(variant, result.model, batch_size=2)
+    out = fill(np.where(test[0].holes, 0, test[0].frames), test[0].holes)
+    assert out.shape == test[0].frames.shape and np.isfinite(out).all()
+    np.testing.assert_array_equal(out[~test[0].holes], test[0].frames[~test[0].holes])
+    again = train_variant(variant, TINY, train=train, val=val)
+    assert again.loaded
+
+
+def test_second_stages_start_from_pconv_mask_and_differ_by_their_loss(runs, rng):
+    train, val = _sequences(2, rng), _sequences(1, rng)
+    first = train_variant("pconv-mask", TINY, train=train, val=val)
+    vgg = train_variant("pconv-vgg", TINY, train=train, val=val)
+    assert vgg.steps == first.steps + TINY.finetune_epochs * TINY.steps_per_epoch
+    assert len(vgg.history["loss"]) == TINY.epochs + TINY.finetune_epochs
+    assert vgg.history["loss"][: TINY.epochs] == first.history["loss"]
+    frozen = [layer.name for layer in vgg.model.layers
+              if layer.name.startswith("enc_bn_") and not layer.trainable]
+    assert frozen, "the encoder's batch norm is frozen in the second stage"
+
+
+def _echo_model(length, value=None):
+    """Returns channel 0 of its image (or a constant): a stand-in with a known output."""
+    image = keras.Input((length, None, None, 1))
+    valid = keras.Input((length, None, None, 1))
+    out = image if value is None else keras.layers.Lambda(lambda v: v * 0 + value)(valid)
+    return keras.Model([image, valid], out)
+
+
+@pytest.mark.parametrize("centre", [False, True])
+def test_windows_stitch_without_seams(centre, rng):
+    frames = rng.random((11, 8, 8, 1)).astype(np.float32)
+    valid = np.ones_like(frames)
+    if not centre:
+        constant = _predict_windows(_echo_model(4, 0.3), frames, valid, centre=False, batch_size=3)
+        np.testing.assert_allclose(constant, 0.3, rtol=1e-6)
+        echoed = _predict_windows(_echo_model(4), frames, valid, centre=False, batch_size=3)
+    else:
+        centre_model = _echo_model(5)
+        picked = keras.Model(centre_model.inputs, centre_model.outputs[0][:, 2])
+        echoed = _predict_windows(picked, frames, valid, centre=True, batch_size=3)
+    np.testing.assert_allclose(echoed, frames[..., 0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("centre", [False, True])
+def test_sequences_shorter_than_a_window_are_mirrored(centre, rng):
+    frames = rng.random((3, 8, 8, 1)).astype(np.float32)
+    model = _echo_model(4)
+    if centre:
+        model = keras.Model(model.inputs, model.outputs[0][:, 2])
+    out = _predict_windows(model, frames, np.ones_like(frames), centre=centre, batch_size=1)
+    np.testing.assert_allclose(out, frames[..., 0], rtol=1e-6)
+
+
+def test_every_variant_builds(rng):
+    for variant in VARIANTS:
+        model = build_variant(variant, TINY)
+        assert model.count_params() > 0
