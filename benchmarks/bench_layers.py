@@ -21,7 +21,7 @@ pconv_train_speedup, pconv_infer_speedup
     about (2 + 2b) / (1 + 2b) with b the cost of a backward convolution relative to a
     forward one: 4/3 for b = 1, less on a CPU where backward convolutions are slower.
 patch_memory_ratio
-    Peak memory of training ``pconv_unet3d`` (depth 3, 16 filters, batch 1) on whole
+    Peak memory of training ``pconv_unet3d`` (the cpu profile's sizes, batch 1) on whole
     16×256×256 sequences divided by that on 16×64×64 patches. Each size runs in its own
     process with TensorFlow's BFC allocator on the CPU (``TF_CPU_ALLOCATOR_USE_BFC``),
     whose ``tf.config.experimental.get_memory_info("CPU:0")["peak"]`` is the peak of
@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
 import sys
 import time
 
@@ -155,37 +153,21 @@ def _speed_rows(rounds=5, seconds=0.3, sizes=((128, 8), (256, 4)), xla_sizes=(25
     return rows
 
 
-_MEMORY_SCRIPT = """
-import os, resource, sys
-import numpy as np, keras, tensorflow as tf
-from xinpaint.models import pconv_unet3d
-t, s = int(sys.argv[1]), int(sys.argv[2])
-model = pconv_unet3d((t, s, s, 1), depth=3, base_filters=16)
-model.compile(keras.optimizers.Adam(1e-4), "mae", jit_compile=False)
-x = np.random.default_rng(0).random((1, t, s, s, 1)).astype("float32")
-v = np.ones_like(x); v[:, :, s // 3: s // 2] = 0
-for _ in range(2):
-    model.train_on_batch([x * v, v], x)
-peak = tf.config.experimental.get_memory_info("CPU:0")["peak"] / 2**20
-print(peak, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-"""
-
-
 def _memory_row():
-    env = {**os.environ, "TF_CPU_ALLOCATOR_USE_BFC": "true", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    peak, rss = {}, {}
-    for size in (64, 256):
-        out = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, "16", str(size)],
-                             capture_output=True, text=True, check=True, env=env)
-        peak[size], rss[size] = map(float, out.stdout.strip().splitlines()[-1].split())
+    from xinpaint.experiments import training_step_cost
+
+    cost = {size: training_step_cost("pconv3d", "cpu", (16, size, size), batch_size=1)
+            for size in (64, 256)}
+    peak = {size: c["peak_mib"] for size, c in cost.items()}
+    rss = {size: c["rss_mib"] for size, c in cost.items()}
     return {
         "name": "patch_memory_ratio",
         "value": round(peak[256] / peak[64], 2),
         "unit": "x",
         "target": 4.0,
-        "detail": f"pconv_unet3d depth 3, 16 filters, batch 1, two training steps, each size "
-                  f"in its own process; 16x the pixels, and the peak grows faster than "
-                  f"the pixel count (cause not investigated); peak tensor memory (TF BFC allocator on CPU, "
+        "detail": f"pconv_unet3d at the cpu profile's sizes, batch 1, three training steps, each "
+                  f"size in its own process (xinpaint.experiments.training_step_cost); 16x the "
+                  f"pixels; peak tensor memory (TF BFC allocator on CPU, "
                   f"get_memory_info peak): {peak[256]:.0f} MiB on 16×256×256 vs "
                   f"{peak[64]:.0f} MiB on 16×64×64; peak RSS (with TensorFlow itself): "
                   f"{rss[256]:.0f} vs {rss[64]:.0f} MiB ({rss[256] / rss[64]:.2f}x)",
