@@ -333,3 +333,49 @@ def test_size_bins_scale_with_the_detector():
     res = ev.evaluate_methods([make_sequence(T=2)], ["nearest"], warmup=False)
     assert [(r["width_min"], r["width_max"]) for r in res.bins] == [(1, 2), (3, 4), (5, None)]
     assert [r["n_holes"] for r in res.bins] == [2, 0, 4]  # thin needles, 9 px, 21 px
+
+
+@dataclass
+class SeqWithRibs:
+    frames: np.ndarray
+    holes: np.ndarray
+    ribs: np.ndarray
+
+
+def test_regions_are_scored_on_holes_inside_the_region(tmp_path, monkeypatch):
+    monkeypatch.setenv("XINPAINT_RESULTS_DIR", str(tmp_path))
+    seqs = []
+    for seed in (0, 1):
+        s = make_sequence(T=3, seed=seed)
+        ribs = np.zeros(s.frames.shape, bool)
+        ribs[:, 30:50] = True
+        seqs.append(SeqWithRibs(s.frames, s.holes, ribs))
+
+    def spoil_ribs(frames, holes):  # exact outside the rib band, wrong inside it
+        out = np.where(holes, seqs[0].frames[: len(frames)], frames)
+        out[:, 30:50][holes[:, 30:50]] = 0.0
+        return out
+
+    res = ev.evaluate_methods(seqs, {"biharmonic": "biharmonic", "spoil": spoil_ribs},
+                              regions={"ribs": "ribs"}, max_frames=4, chapter="unit",
+                              profile="smoke")
+    mask = res.region_masks["ribs"]
+    assert mask.shape == (4, 64, 64) and not (mask & ~res.holes).any()
+    assert mask.sum() == (res.holes[:, 30:50]).sum()
+    by = {r["method"]: r for r in res.regions}
+    assert by["spoil"]["n_pixels"] == int(mask.sum())
+    from xinpaint import metrics
+
+    assert by["biharmonic"]["psnr"] == pytest.approx(
+        metrics.psnr(res.targets, res.outputs["biharmonic"], holes=mask))
+    assert by["spoil"]["psnr"] < by["biharmonic"]["psnr"]
+    assert 0 < by["biharmonic"]["gradient_ssim"] <= 1
+    payload = json.loads((tmp_path / "unit.json").read_text())
+    assert [r["method"] for r in payload["regions"]] == ["biharmonic", "spoil"]
+
+
+def test_regions_must_be_boolean_attributes_of_the_frames_shape():
+    s = make_sequence(T=2)
+    bad = SeqWithRibs(s.frames, s.holes, np.zeros((2, 64, 63), bool))
+    with pytest.raises(ValueError, match=r"region 'ribs'.*Received sequences\[0\]\.ribs with shape=\(2, 64, 63\)"):
+        ev.evaluate_methods([bad], ["nearest"], regions={"ribs": "ribs"})

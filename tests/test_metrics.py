@@ -98,3 +98,31 @@ def test_keras_metrics_read_packed_targets(pair):
     assert float(metrics.keras_hole_psnr(y, o)) == pytest.approx(
         metrics.psnr(target, output, holes=holes), rel=1e-4)
     assert float(metrics.keras_psnr(y, o)) == pytest.approx(metrics.psnr(target, output), rel=1e-4)
+
+
+def test_gradient_ssim_is_the_ssim_of_sobel_magnitudes_in_the_holes(pair):
+    from skimage.filters import sobel
+
+    target, output, holes = pair
+    expected = []
+    for t in (0, 2):
+        gt, go = sobel(target[t]), sobel(output[t])
+        full = structural_similarity(gt, go, data_range=gt.max(), full=True)[1]
+        expected.append(full[holes[t]].mean())
+    assert metrics.gradient_ssim(target, output, holes=holes) == pytest.approx(np.mean(expected))
+    assert metrics.gradient_ssim(target, target, holes=holes) == pytest.approx(1.0)
+
+
+def test_gradient_ssim_prefers_a_kept_edge_to_a_ramp_of_equal_error():
+    edge = np.zeros((48, 48))
+    edge[:, 24:] = 1.0
+    holes = np.zeros(edge.shape, bool)
+    holes[16:32, 16:32] = True
+    ramp = edge.copy()
+    ramp[holes] = np.tile(np.linspace(0, 1, 16), (16, 1)).ravel()
+    shifted = edge.copy()
+    shifted[holes] = np.roll(edge, 1, axis=1)[holes]  # the edge kept, one pixel off
+    assert metrics.mae(edge, shifted, holes=holes) < metrics.mae(edge, ramp, holes=holes) * 2
+    assert metrics.gradient_ssim(edge, shifted, holes=holes) > metrics.gradient_ssim(edge, ramp, holes=holes)
+    with pytest.raises(ValueError, match="holes.dtype=int64"):
+        metrics.gradient_ssim(edge, ramp, holes=holes.astype(np.int64))

@@ -123,6 +123,9 @@ BIN_COLUMNS = (
     "psnr_std",
 )
 
+#: Columns of the region table (metrics in holes ∩ region, see ``regions``).
+REGION_COLUMNS = ("method", "region", "n_pixels", "psnr", "ssim", "gradient_ssim", "mae")
+
 Method = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
@@ -558,6 +561,11 @@ class Evaluation:
         Each method's output (empty when ``keep_outputs=False``).
     widths : ndarray of int
         Width of each hole component (see :func:`hole_components`).
+    regions : Table
+        One row per method and region: metrics over the hidden pixels of the region
+        (see ``regions`` of :func:`evaluate_methods`); empty without regions.
+    region_masks : dict of str to (N, H, W) ndarray of bool
+        The hidden pixels of each region (holes ∩ region) in the evaluated frames.
     paths : dict of str to Path
         Files written (``json``, ``csv``, ``bins_csv``).
     """
@@ -569,14 +577,20 @@ class Evaluation:
     inputs: np.ndarray
     outputs: dict = field(default_factory=dict)
     widths: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    regions: Table = field(default_factory=lambda: Table([], REGION_COLUMNS))
+    region_masks: dict = field(default_factory=dict)
     paths: dict = field(default_factory=dict)
 
     def _repr_html_(self) -> str:
         return self.rows.to_html()
 
 
-def _select(sequences, max_frames):
-    """(frames, holes) pairs of the sequences, truncated to ``max_frames`` frames in all."""
+def _select(sequences, max_frames, attributes=()):
+    """(frames, holes) pairs of the sequences, truncated to ``max_frames`` frames in all.
+
+    With ``attributes``, each pair has a third item: ``{name: array}`` of those boolean
+    (T, H, W) attributes of the sequence, truncated alike.
+    """
     picked, total = [], 0
     for i, seq in enumerate(sequences):
         frames = getattr(seq, "frames", None)
@@ -598,10 +612,21 @@ def _select(sequences, max_frames):
                 f"Expected boolean holes of the frames' shape {frames.shape} in each sequence. "
                 f"Received sequences[{i}].holes with shape={holes.shape}, dtype={holes.dtype}."
             )
+        extra = {}
+        for name in attributes:
+            value = np.asarray(getattr(seq, name, None))
+            if value.shape != frames.shape or value.dtype != bool:
+                raise ValueError(
+                    f"Expected a boolean region {name!r} of the frames' shape {frames.shape} in each "
+                    f"sequence. Received sequences[{i}].{name} with shape={value.shape}, "
+                    f"dtype={value.dtype}."
+                )
+            extra[name] = value
         if max_frames is not None:
             frames, holes = frames[: max_frames - total], holes[: max_frames - total]
+            extra = {k: v[: len(frames)] for k, v in extra.items()}
         if len(frames):
-            picked.append((frames.astype(np.float32, copy=False), holes))
+            picked.append((frames.astype(np.float32, copy=False), holes, extra))
             total += len(frames)
         if max_frames is not None and total >= max_frames:
             break
@@ -622,6 +647,7 @@ def evaluate_methods(
     keep_outputs: bool = True,
     warmup: bool = True,
     seed: int | None = None,
+    regions: Mapping[str, str] | None = None,
 ) -> Evaluation:
     """Run methods on the same frames and holes, score them, and record the results.
 
@@ -658,6 +684,12 @@ def evaluate_methods(
         that one-time costs (lazy imports, Keras graph tracing) are not counted.
     seed : int, optional
         Seed of the bootstrap; default :data:`xinpaint.chapter.SEED`.
+    regions : dict of str to str, optional
+        Regions to score separately, as ``{region name: attribute of the sequences}``,
+        e.g. ``{"ribs": "ribs"}`` for :attr:`XraySequence.ribs`: each attribute is a
+        boolean (T, H, W) array; metrics (PSNR, SSIM, gradient SSIM, MAE) are computed
+        over the hidden pixels of the region (holes ∩ region), frames with none
+        skipped, and written to the JSON as ``"regions"``.
 
     Returns
     -------
@@ -694,22 +726,25 @@ def evaluate_methods(
             f"Expected a positive number of frames. Received max_frames={max_frames!r}."
         )
     fns = _as_methods(methods)
-    picked = _select(sequences, max_frames)
-    targets = np.concatenate([f for f, _ in picked])
-    holes = np.concatenate([h for _, h in picked])
+    regions = dict(regions or {})
+    picked = _select(sequences, max_frames, tuple(regions.values()))
+    targets = np.concatenate([f for f, _, _ in picked])
+    holes = np.concatenate([h for _, h, _ in picked])
+    region_masks = {name: holes & np.concatenate([e[attr] for _, _, e in picked])
+                    for name, attr in regions.items()}
     inputs = np.where(holes, np.float32(0), targets)
     components = hole_components(holes)
     seed = SEED if seed is None else seed
     if bins is None:
         bins = size_bins(int(targets.shape[-1]))
 
-    rows, bin_table, outputs = [], [], {}
+    rows, bin_table, region_table, outputs = [], [], [], {}
     for name, fn in fns.items():
         parts, seconds = [], 0.0
         start = 0
         if warmup:
             fn(inputs[:1].copy(), holes[:1].copy())
-        for frames, h in picked:
+        for frames, h, _ in picked:
             x = inputs[start : start + len(frames)]
             start += len(frames)
             t0 = time.perf_counter()
@@ -731,6 +766,8 @@ def evaluate_methods(
         bin_table.extend(
             bin_rows(targets, out, holes, method=name, bins=bins, seed=seed, components=components)
         )
+        region_table.extend(_region_row(targets, out, mask, method=name, region=region)
+                            for region, mask in region_masks.items())
         if keep_outputs:
             outputs[name] = out
 
@@ -742,10 +779,27 @@ def evaluate_methods(
         inputs=inputs,
         outputs=outputs,
         widths=components[1],
+        regions=Table(region_table, REGION_COLUMNS),
+        region_masks=region_masks,
     )
     if chapter is not None and prof is not None:
         result.paths = write_results(result, chapter=chapter, profile=prof, split=split)
     return result
+
+
+def _region_row(targets, outputs, mask, *, method, region) -> dict:
+    """Metrics over the pixels of ``mask`` (holes ∩ region); NaN where it is empty."""
+    from xinpaint import metrics
+
+    row = {"method": method, "region": region, "n_pixels": int(mask.sum())}
+    if not mask.any():
+        return row | {k: math.nan for k in ("psnr", "ssim", "gradient_ssim", "mae")}
+    return row | {
+        "psnr": metrics.psnr(targets, outputs, holes=mask),
+        "ssim": metrics.ssim(targets, outputs, holes=mask),
+        "gradient_ssim": metrics.gradient_ssim(targets, outputs, holes=mask),
+        "mae": metrics.mae(targets, outputs, holes=mask),
+    }
 
 
 def _jsonable(value):
@@ -773,7 +827,7 @@ def write_results(evaluation: Evaluation, *, chapter: str, profile, split: str =
     """Write an evaluation's tables to ``results_dir(profile)``.
 
     Files: ``<chapter>.json`` holding ``{"chapter", "profile", "split", "rows",
-    "bins"}`` (NaN and infinity written as null), ``<chapter>.csv`` (rows) and
+    "bins"}`` and ``"regions"`` where regions were scored (NaN and infinity written as null), ``<chapter>.csv`` (rows) and
     ``<chapter>-bins.csv`` (bins).
 
     Returns
@@ -789,6 +843,8 @@ def write_results(evaluation: Evaluation, *, chapter: str, profile, split: str =
     rows = [{k: _jsonable(v) for k, v in r.items()} for r in evaluation.rows]
     bins = [{k: _jsonable(v) for k, v in r.items()} for r in evaluation.bins]
     payload = {"chapter": chapter, "profile": name, "split": split, "rows": rows, "bins": bins}
+    if len(evaluation.regions):
+        payload["regions"] = [{k: _jsonable(v) for k, v in r.items()} for r in evaluation.regions]
     paths = {"json": write_json(folder / f"{chapter}.json", payload)}
     paths["csv"] = folder / f"{chapter}.csv"
     _write_csv(paths["csv"], rows)
