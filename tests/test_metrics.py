@@ -124,5 +124,5 @@ def test_gradient_ssim_prefers_a_kept_edge_to_a_ramp_of_equal_error():
     shifted[holes] = np.roll(edge, 1, axis=1)[holes]  # the edge kept, one pixel off
     assert metrics.mae(edge, shifted, holes=holes) < metrics.mae(edge, ramp, holes=holes) * 2
     assert metrics.gradient_ssim(edge, shifted, holes=holes) > metrics.gradient_ssim(edge, ramp, holes=holes)
-    with pytest.raises(ValueError, match="holes.dtype=int64"):
+    with pytest.raises(ValueError, match=r"holes\.dtype=int64"):
         metrics.gradient_ssim(edge, ramp, holes=holes.astype(np.int64))
