@@ -84,3 +84,22 @@ def test_empty_holes_give_a_copy_with_a_warning():
 def test_bad_input_names_the_argument(frames, holes, kwargs, match):
     with pytest.raises(ValueError, match=match):
         inpaint(frames, holes, **kwargs)
+
+
+def test_a_hybrid_model_receives_the_biharmonic_fill():
+    from xinpaint.models import unet2d
+
+    frames = _smooth((2, 64, 64))
+    holes = _holes(frames.shape)
+    untrained = unet2d((None, None, 2), valid_as_channel=True, residual=True, depth=2,
+                       base_filters=4)  # starts as the identity on channel 0: the fill
+    out = inpaint(frames, holes, model=untrained, tile=48, overlap=8)
+    np.testing.assert_allclose(out, inpaint(frames, holes, model="biharmonic"), atol=1e-6)
+
+
+def test_models_with_other_channel_counts_are_refused():
+    from xinpaint.models import unet2d
+
+    frames = _smooth((1, 32, 32))[0]
+    with pytest.raises(ValueError, match="Received a model with 3 channels"):
+        inpaint(frames, _holes(frames.shape), model=unet2d((None, None, 3), depth=2, base_filters=4))

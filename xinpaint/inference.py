@@ -124,11 +124,13 @@ def _from_unit(unit, lo, scale, dtype):
     return values.astype(dtype)
 
 
-def _predict_tiles(predict, unit, valid, *, tile, overlap, multiple, batch_size, progress):
-    """Run ``predict(image_batch, valid_batch)`` on (T', h, w) tiles and blend them back.
+def _predict_tiles(predict, unit, valid, *, fill=None, tile, overlap, multiple, batch_size,
+                   progress):
+    """Run ``predict(image_batch, valid_batch, fill_batch)`` on tiles and blend them back.
 
-    ``unit`` and ``valid`` are (N, H, W) stacks of frames (2D models) or (N, T, H, W)
-    stacks of windows (2D+T models); tiles cover the two last axes.
+    ``unit`` and ``valid`` (and ``fill``, a classical fill for hybrid models, or None)
+    are (N, H, W) stacks of frames (2D models) or (N, T, H, W) stacks of windows (2D+T
+    models); tiles cover the two last axes.
     """
     *lead, height, width = unit.shape
     pad_h = (-height) % multiple if height < tile else (-min(tile, height)) % multiple
@@ -136,6 +138,7 @@ def _predict_tiles(predict, unit, valid, *, tile, overlap, multiple, batch_size,
     th, tw = min(tile, height) + pad_h, min(tile, width) + pad_w
     pads = [(0, 0)] * len(lead) + [(0, max(0, th - height)), (0, max(0, tw - width))]
     unit_p, valid_p = np.pad(unit, pads), np.pad(valid, pads)
+    fill_p = None if fill is None else np.pad(fill, pads)
     out = np.zeros(unit_p.shape, np.float32)
     weight = np.zeros(unit_p.shape[-2:], np.float32)
     boxes = patch_positions(unit_p.shape[-2:], (th, tw), (th - overlap, tw - overlap))
@@ -148,8 +151,10 @@ def _predict_tiles(predict, unit, valid, *, tile, overlap, multiple, batch_size,
     for y, x in iterator:
         sl = (..., slice(y, y + th), slice(x, x + tw))
         flat_u, flat_v = unit_p[sl], valid_p[sl]
+        flat_f = None if fill_p is None else fill_p[sl]
         pred = np.concatenate([
-            predict(flat_u[i:i + batch_size], flat_v[i:i + batch_size])
+            predict(flat_u[i:i + batch_size], flat_v[i:i + batch_size],
+                    None if flat_f is None else flat_f[i:i + batch_size])
             for i in range(0, len(flat_u), batch_size)
         ])
         out[sl] += pred.reshape(unit_p[sl].shape) * blend
@@ -159,12 +164,17 @@ def _predict_tiles(predict, unit, valid, *, tile, overlap, multiple, batch_size,
 
 
 def _keras_predictor(model):
-    """``predict(images, valid)`` for a model taking ``[image, valid]`` with a channel axis."""
+    """``predict(images, valid, fill)`` for a model taking ``[image, valid]`` with a channel axis.
 
-    def predict(images, valid):
-        x = images[..., None].astype(np.float32)
+    Hybrid models (two image channels) get the classical fill as channel 0.
+    """
+
+    def predict(images, valid, fill=None):
         v = valid[..., None].astype(np.float32)
-        y = np.asarray(model([x * v, v], training=False))
+        x = images[..., None].astype(np.float32) * v
+        if fill is not None:
+            x = np.concatenate([fill[..., None].astype(np.float32), x], axis=-1)
+        y = np.asarray(model([x, v], training=False))
         return y[..., 0]
 
     return predict
@@ -192,7 +202,9 @@ def inpaint(
     model : str, path or keras.Model, optional
         A classical method of :data:`xinpaint.baselines.METHODS` (default
         ``"biharmonic"``), the name of a shipped model (see :func:`shipped_models`),
-        a ``.keras`` file, or a Keras model taking ``[image, valid]``.
+        a ``.keras`` file, or a Keras model taking ``[image, valid]``. A model whose
+        image input has two channels is a hybrid: it receives the biharmonic fill of
+        the holes as channel 0 and the masked frames as channel 1.
     tile, overlap : int, optional
         Models run on square tiles of ``tile`` pixels overlapping by ``overlap``
         pixels, blended linearly, so any image size fits in memory.
@@ -241,17 +253,28 @@ def inpaint(
     else:
         net = load_model(model)
         rank = len(net.inputs[0].shape) - 2  # 2 for (B, H, W, 1), 3 for (B, T, H, W, 1)
+        channels = net.inputs[0].shape[-1]
+        if channels not in (1, 2):
+            raise ValueError(f"Expected a model whose image input has 1 channel, or 2 for a "
+                             f"hybrid (classical fill, image). Received a model with "
+                             f"{channels} channels.")
         multiple = spatial_multiple(net)
         valid = (~holes).astype(np.float32)
+        fill = None
+        if channels == 2:  # a hybrid corrects the classical fill it was trained on
+            from xinpaint.experiments import HYBRID_FILL
+
+            fill = classical(unit, holes, method=HYBRID_FILL).astype(np.float32)
         if rank == 2:
             stack_u = unit.reshape((-1, *unit.shape[-2:]))
             stack_v = valid.reshape(stack_u.shape)
-            pred = _predict_tiles(_keras_predictor(net), stack_u, stack_v, tile=tile,
-                                  overlap=overlap, multiple=multiple, batch_size=batch_size,
-                                  progress=progress)
+            stack_f = None if fill is None else fill.reshape(stack_u.shape)
+            pred = _predict_tiles(_keras_predictor(net), stack_u, stack_v, fill=stack_f,
+                                  tile=tile, overlap=overlap, multiple=multiple,
+                                  batch_size=batch_size, progress=progress)
             filled = pred.reshape(unit.shape)
         else:
-            filled = _predict_sequence(net, unit, valid, tile=tile, overlap=overlap,
+            filled = _predict_sequence(net, unit, valid, fill=fill, tile=tile, overlap=overlap,
                                        multiple=multiple, batch_size=batch_size,
                                        progress=progress)
         filled = np.where(holes, filled, unit)
@@ -260,7 +283,8 @@ def inpaint(
     return out
 
 
-def _predict_sequence(net, unit, valid, *, tile, overlap, multiple, batch_size, progress):
+def _predict_sequence(net, unit, valid, *, fill=None, tile, overlap, multiple, batch_size,
+                      progress):
     """2D+T models: windows of the model's length along time, blended like the tiles."""
     if unit.ndim == 2:
         raise ValueError("A 2D+T model needs a sequence (T, H, W). Received one frame "
@@ -275,8 +299,10 @@ def _predict_sequence(net, unit, valid, *, tile, overlap, multiple, batch_size, 
     for t in starts:
         window_u = unit[None, t:t + length]
         window_v = valid[None, t:t + length]
-        pred = _predict_tiles(predict, window_u, window_v, tile=tile, overlap=overlap,
-                              multiple=multiple, batch_size=batch_size, progress=progress)
+        window_f = None if fill is None else fill[None, t:t + length]
+        pred = _predict_tiles(predict, window_u, window_v, fill=window_f, tile=tile,
+                              overlap=overlap, multiple=multiple, batch_size=batch_size,
+                              progress=progress)
         out[t:t + length] += pred[0] * blend_t[:, None, None]
         weight[t:t + length] += blend_t
     return out / np.maximum(weight, 1e-6)[:, None, None]
