@@ -10,12 +10,13 @@ STAMP  := $(VENV)/.installed
 TEST_OUT := _build/test
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv test unit chapters nbval testbook browser book reproduce bench lint clean
+.PHONY: help venv test unit chapters nbval testbook browser book reproduce ship bench lint clean
 
 help:
 	@echo "make test       unit tests, smoke run of every chapter, nbval, strict book build"
 	@echo "make book       HTML book in _build/html from the recorded runs in results/"
 	@echo "make reproduce PROFILE=cpu|gpu   re-execute and record every chapter"
+	@echo "make ship       the trained cpu models into xinpaint/weights (after make reproduce)"
 	@echo "make bench      benchmarks -> results/bench.json"
 	@echo "make lint       ruff"
 
@@ -67,6 +68,10 @@ book: $(STAMP)
 reproduce: $(STAMP)
 	$(PY) -m xinpaint.harness execute --profile \
 		$(or $(PROFILE),$(shell $(PY) -c "from xinpaint.profiles import default_profile; print(default_profile())"))
+
+# The models named in xinpaint.experiments.SHIPPED, from the runs of the recorded chapters.
+ship: $(STAMP)
+	$(PY) -c "from xinpaint.experiments import ship_all; print(*ship_all('$(or $(PROFILE),cpu)'), sep='\n')"
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

