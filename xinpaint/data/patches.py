@@ -103,5 +103,8 @@ def stitch_patches(patches, positions, shape) -> np.ndarray:
         out[sl] += patch * weights
         total[sl] += weights
     if (total == 0).any():
-        raise ValueError("The windows do not cover the whole array.")
+        raise ValueError(f"Expected windows that cover the whole array of shape {tuple(shape)}: "
+                         f"{int((total == 0).sum())} elements are in no window (a stride larger "
+                         f"than the window leaves gaps). Received {len(positions)} windows of "
+                         f"shape {patches.shape[1:]}.")
     return out / total
