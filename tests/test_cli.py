@@ -132,3 +132,53 @@ def test_existing_output_needs_overwrite(tmp_path, capsys):
 def test_models_lists_classical_methods(capsys):
     assert main(["models"]) == 0
     assert "biharmonic" in capsys.readouterr().out
+
+
+def test_simulate_inpaint_evaluate_round_trip(tmp_path, capsys):
+    import numpy as np
+
+    from xinpaint import metrics
+    from xinpaint.io import read_image
+
+    frames, holes = tmp_path / "seq.tif", tmp_path / "seq-holes.tif"
+    assert main(["simulate", "-o", str(frames), "--frames", "3", "--size", "64", "--seed", "3"]) == 0
+    truth, mask = read_image(frames).data, read_image(holes).data.astype(bool)
+    assert truth.shape == mask.shape == (3, 64, 64) and truth.dtype == np.float32
+    assert mask.any() and not mask.all(axis=(1, 2)).any()
+    assert main(["simulate", "-o", str(frames), "--frames", "3", "--size", "64"]) == 2
+    assert "exists (pass --overwrite" in capsys.readouterr().err
+    again = tmp_path / "again.npy"
+    assert main(["simulate", "-o", str(again), "--frames", "3", "--size", "64", "--seed", "3", "-q"]) == 0
+    np.testing.assert_array_equal(np.load(again), truth)  # one seed, one sequence
+
+    out = tmp_path / "out.tif"
+    assert main(["inpaint", str(frames), "--holes", str(holes), "-o", str(out), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(frames), str(out), "--holes", str(holes), "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    inpainted = read_image(out).data
+    assert row["hole_psnr"] == metrics.psnr(truth, inpainted, holes=mask)
+    assert row["ssim"] == metrics.ssim(truth, inpainted)
+    assert 25 < row["hole_psnr"] < 100
+
+
+def test_evaluate_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
+    import numpy as np
+
+    truth = np.random.default_rng(0).random((2, 16, 16)).astype(np.float32)
+    np.save(tmp_path / "truth.npy", truth)
+    np.save(tmp_path / "small.npy", truth[:, :8])
+    np.save(tmp_path / "empty.npy", np.zeros(truth.shape, np.uint8))
+    holes = np.zeros(truth.shape, np.uint8)
+    holes[:, 4:8, 4:8] = 1
+    np.save(tmp_path / "holes.npy", holes)
+    cases = [
+        (["small.npy"], "holes.npy", "shape (2, 8, 16) differs from the truth's (2, 16, 16)"),
+        (["truth.npy"], "empty.npy", "the mask is empty"),
+        (["missing.npy"], "holes.npy", "output:"),
+    ]
+    for outputs, mask, message in cases:
+        code = main(["evaluate", str(tmp_path / "truth.npy"), *[str(tmp_path / o) for o in outputs],
+                     "--holes", str(tmp_path / mask)])
+        err = capsys.readouterr().err
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err

@@ -12,6 +12,10 @@ Sub-commands
     value range and metadata; visible pixels are never changed.
 ``xinpaint models``
     The classical methods and the trained models shipped with the package.
+``xinpaint simulate -o FRAMES [--holes-output HOLES] [--frames N] [--size S] ...``
+    A simulated C-arm sequence of the example CT with metal, and its holes, on disk.
+``xinpaint evaluate TRUTH OUTPUT [OUTPUT ...] --holes MASK [--json]``
+    MSE, MAE, PSNR and SSIM in the holes and on the whole image, per output file.
 
 Bad input (an unreadable file, shapes that differ, an empty mask or one that hides a
 whole frame, an unknown model, an existing output without ``--overwrite``) ends with
@@ -92,19 +96,12 @@ def segment_metal(frames, threshold: float, *, below: bool = False, dilate: int 
 
 def _cmd_inpaint(args) -> int:
     import warnings
-    from pathlib import Path
 
     import numpy as np
 
-    from xinpaint.io import detect_format, write_image
+    from xinpaint.io import write_image
 
-    output = Path(args.output)
-    try:
-        detect_format(output)
-    except ValueError as err:
-        raise UsageError(f"output: {err}") from None
-    if output.exists() and not args.overwrite:
-        raise UsageError(f"output exists (pass --overwrite to replace it): {output}")
+    output = _writable(args.output, args.overwrite, "output")
     image = _read(args.input, "input")
     frames = image.data
     if args.holes:
@@ -141,6 +138,92 @@ def _cmd_inpaint(args) -> int:
     if not args.quiet:
         print(f"wrote {output} ({result.shape}, {result.dtype}, {int(holes.sum())} pixels "
               f"inpainted with {args.model})")
+    return 0
+
+
+def _writable(path, overwrite, what):
+    from pathlib import Path
+
+    from xinpaint.io import detect_format
+
+    path = Path(path)
+    try:
+        detect_format(path)
+    except ValueError as err:
+        raise UsageError(f"{what}: {err}") from None
+    if path.exists() and not overwrite:
+        raise UsageError(f"{what} exists (pass --overwrite to replace it): {path}")
+    return path
+
+
+def _cmd_simulate(args) -> int:
+    import numpy as np
+
+    output = _writable(args.output, args.overwrite, "output")
+    holes_path = args.holes_output or output.with_name(
+        output.name.replace("".join(output.suffixes), "") + "-holes" + "".join(output.suffixes))
+    holes_path = _writable(holes_path, args.overwrite, "holes output")
+    if args.frames < 1 or args.size < 16:
+        raise UsageError(f"expected --frames >= 1 and --size >= 16; received --frames "
+                         f"{args.frames} and --size {args.size}")
+    from xinpaint.data import fetch_example_ct, simulate_sequence
+    from xinpaint.io import write_image
+
+    try:
+        seq = simulate_sequence(fetch_example_ct(), n_frames=args.frames,
+                                detector_shape=(args.size, args.size), arc_degrees=args.arc,
+                                seed=args.seed, metal_region=args.metal_region)
+    except (ValueError, RuntimeError) as err:
+        raise UsageError(str(err)) from None
+    write_image(output, seq.observed if args.with_metal else seq.frames, overwrite=args.overwrite)
+    write_image(holes_path, seq.holes.astype(np.uint8), overwrite=args.overwrite)
+    if not args.quiet:
+        print(f"wrote {output} ({seq.frames.shape}, float32 line integrals"
+              f"{', metal drawn in' if args.with_metal else ', the truth under the metal'}) and "
+              f"{holes_path} (uint8, 1 where metal hides a pixel, {seq.holes.mean():.2%} of the pixels)")
+    return 0
+
+
+def _cmd_evaluate(args) -> int:
+    import numpy as np
+
+    from xinpaint import metrics
+
+    truth = _read(args.truth, "truth").data
+    holes = _read(args.holes, "holes").data
+    if holes.shape != truth.shape:
+        raise UsageError(f"holes: shape {holes.shape} differs from the truth's {truth.shape}")
+    holes = holes.astype(bool)
+    if not holes.any():
+        raise UsageError("holes: the mask is empty, there are no holes to score")
+    if args.data_range is not None:
+        data_range = args.data_range
+    elif np.issubdtype(truth.dtype, np.integer):
+        data_range = float(truth.max()) - float(truth.min()) or 1.0
+    else:
+        data_range = 1.0
+    rows = []
+    for path in args.outputs:
+        out = _read(path, "output").data
+        if out.shape != truth.shape:
+            raise UsageError(f"output {path}: shape {out.shape} differs from the truth's {truth.shape}")
+        t, o = truth.astype(np.float64), out.astype(np.float64)
+        try:
+            row = {"output": str(path), "data_range": data_range}
+            for name in ("psnr", "ssim", "mae", "mse"):
+                fn = getattr(metrics, name)
+                row[f"hole_{name}"] = fn(t, o, holes=holes, data_range=data_range)
+                row[name] = fn(t, o, data_range=data_range)
+        except ValueError as err:
+            raise UsageError(f"output {path}: {err}") from None
+        rows.append(row)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'output':<32} {'PSNR holes':>10} {'SSIM holes':>10} {'MAE holes':>10} {'PSNR image':>10}")
+    for r in rows:
+        print(f"{r['output'][-32:]:<32} {r['hole_psnr']:>10.2f} {r['hole_ssim']:>10.4f} "
+              f"{r['hole_mae']:>10.4g} {r['psnr']:>10.2f}")
     return 0
 
 
@@ -200,6 +283,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="list the classical methods and the shipped models")
     p.set_defaults(func=_cmd_models)
+
+    p = sub.add_parser("simulate", help="write a simulated sequence of the example CT and its holes")
+    p.add_argument("-o", "--output", required=True, help="frames file (TIFF, NPY or NIfTI)")
+    p.add_argument("--holes-output", help="holes file (default: OUTPUT with -holes before the suffix)")
+    p.add_argument("--frames", type=int, default=16, help="frames in the sequence (default 16)")
+    p.add_argument("--size", type=int, default=256, help="detector pixels per side (default 256)")
+    p.add_argument("--arc", type=float, default=32.0, help="degrees covered by the sequence (default 32)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the angles and the metal")
+    p.add_argument("--metal-region", choices=("body", "ribs"), default="body",
+                   help="where the metal is placed (ribs: across ribs)")
+    p.add_argument("--with-metal", action="store_true",
+                   help="write the frames with the metal drawn in (as a detector sees them)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument("-q", "--quiet", action="store_true", help="no summary")
+    p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser("evaluate", help="score inpainted files against the truth in the holes")
+    p.add_argument("truth", help="the ground-truth image or sequence")
+    p.add_argument("outputs", nargs="+", help="inpainted files of the same shape")
+    p.add_argument("--holes", required=True, help="mask file, non-zero where metal hides")
+    p.add_argument("--data-range", type=float,
+                   help="peak value for PSNR/SSIM (default 1 for float data, the truth's range "
+                        "for integer data)")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    p.set_defaults(func=_cmd_evaluate)
     return parser
 
 
