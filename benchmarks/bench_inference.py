@@ -27,10 +27,8 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_baselines import synthetic_sequence  # noqa: E402
+from bench_baselines import synthetic_sequence
 
 FRAMES = 64
 REAL_TIME_FPS = 7.5
