@@ -149,11 +149,11 @@ def train_variant(variant: str, profile, *, train, val, seed: int = 0, reuse: bo
                   verbose: int = 0):
     """Train ``variant`` on ``train`` (validated on ``val``) with the profile's sizes.
 
-    The run lives in ``run_dir("2d-<variant>", profile)``: it resumes after an
-    interruption and is reloaded, not retrained, when it already finished with the same
-    configuration. ``pconv-mask-2stage`` and ``pconv-vgg`` start from the finished
-    ``pconv-mask`` run; their history holds both stages (the first ``profile.epochs`` entries are the
-    first stage's).
+    The run lives in ``run_dir("2d-<variant>", profile)`` (``3d-`` for 2D+T variants):
+    it resumes after an interruption and is reloaded, not retrained, when it already
+    finished with the same configuration. ``pconv-mask-2stage`` and ``pconv-vgg`` start
+    from the finished ``pconv-mask`` run; their history holds both stages (the first
+    ``profile.epochs`` entries are the first stage's).
 
     Returns
     -------
@@ -192,9 +192,10 @@ def train_variant(variant: str, profile, *, train, val, seed: int = 0, reuse: bo
 
     train_ds, val_ds = _datasets(variant, prof, train, val, seed)
     keras.utils.set_random_seed(seed)
+    rank = "3d" if variant in VARIANTS_3D else "2d"
     return fit(lambda: build_variant(variant, prof), train_ds, loss=_loss(variant),
                epochs=prof.epochs, steps_per_epoch=prof.steps_per_epoch,
-               run_dir=run_dir(f"2d-{variant}", prof), learning_rate=LEARNING_RATE,
+               run_dir=run_dir(f"{rank}-{variant}", prof), learning_rate=LEARNING_RATE,
                val_data=val_ds, validation_steps=prof.val_batches, config=config, reuse=reuse,
                verbose=verbose)
 
