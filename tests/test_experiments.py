@@ -135,3 +135,14 @@ def test_ship_variant_writes_a_loadable_model_and_its_card(runs, rng, tmp_path):
         ship_variant("unet9", TINY, train=train, val=val)
     with pytest.raises(FileNotFoundError, match="No recorded results of chapter 'pconv'"):
         ship_variant("pconv2d", TINY, train=train, val=val, results=tmp_path / "none")
+
+
+def test_a_run_depends_only_on_the_profile_fields_of_its_kind():
+    from xinpaint.experiments import run_config
+
+    other_patches = TINY.replace(patch_shape=(8, 32, 32), patch_batch_size=5)
+    assert run_config("hybrid", TINY) == run_config("hybrid", other_patches)
+    assert run_config("hybrid3d", TINY) != run_config("hybrid3d", other_patches)
+    assert run_config("hybrid", TINY) != run_config("hybrid", TINY.replace(crop_size=64))
+    assert run_config("pconv-vgg", TINY) != run_config("pconv-vgg", TINY.replace(finetune_epochs=3))
+    assert run_config("pconv-mask", TINY) == run_config("pconv-mask", TINY.replace(finetune_epochs=3))

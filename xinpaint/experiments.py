@@ -145,6 +145,28 @@ def _datasets(variant, prof, train, val, seed):
     return train_ds.map(pack), val_ds.map(pack)
 
 
+#: The profile's fields that a run of each kind depends on (the data, the network, the
+#: training length): a finished run is reused while these stay the same.
+_RUN_FIELDS = ("detector_shape", "n_frames", "arc_degrees", "n_sequences", "base_filters", "depth",
+               "epochs", "steps_per_epoch", "val_batches")
+_RUN_FIELDS_2D = ("crop_size", "batch_size")
+_RUN_FIELDS_3D = ("patch_shape", "patch_batch_size")
+
+
+def run_config(variant: str, profile, *, seed: int = 0) -> dict:
+    """What identifies a run of ``variant``: the variant, the seed and the profile's fields
+    it depends on (so that a new profile field, or another kind's size, does not make a
+    finished run stale)."""
+    _check(variant)
+    prof = get_profile(profile)
+    fields = _RUN_FIELDS + (_RUN_FIELDS_3D if variant in VARIANTS_3D else _RUN_FIELDS_2D)
+    if variant in SECOND_STAGE:
+        fields += ("finetune_epochs",)
+    values = prof.as_dict()
+    return {"variant": variant, "seed": seed,
+            "profile": {"name": prof.name, **{k: values[k] for k in fields}}}
+
+
 def train_variant(variant: str, profile, *, train, val, seed: int = 0, reuse: bool = True,
                   verbose: int = 0):
     """Train ``variant`` on ``train`` (validated on ``val``) with the profile's sizes.
@@ -167,7 +189,7 @@ def train_variant(variant: str, profile, *, train, val, seed: int = 0, reuse: bo
 
     _check(variant)
     prof = get_profile(profile)
-    config = {"variant": variant, "profile": prof.as_dict(), "seed": seed}
+    config = run_config(variant, prof, seed=seed)
     if variant in SECOND_STAGE:
         first = train_variant("pconv-mask", prof, train=train, val=val, seed=seed, reuse=reuse)
         weights = first.model.get_weights()
