@@ -112,3 +112,21 @@ def test_images_smaller_than_the_overlap_are_one_tile():
     out = inpaint(frames, holes, model=_constant_model(0.5), tile=256, overlap=32)
     lo, hi = frames[~holes].min(), frames[~holes].max()
     np.testing.assert_allclose(out[holes], lo + 0.5 * (hi - lo), rtol=1e-5)
+
+
+def test_shipped_models_have_cards_and_inpaint_by_name():
+    from xinpaint.inference import shipped_models
+
+    shipped = shipped_models()
+    assert {"pconv2d", "hybrid2d"} <= set(shipped)
+    frames = _smooth((2, 64, 64))
+    holes = _holes(frames.shape)
+    reference = inpaint(frames, holes, model="biharmonic")
+    for name, card in shipped.items():
+        assert card["profile"] in ("cpu", "gpu") and card["steps"] > 0
+        assert {"hole_psnr", "n_frames"} <= set(card["test"]) and "hole_psnr" in card["test_biharmonic"]
+        out = inpaint(frames, holes, model=name)
+        np.testing.assert_array_equal(out[~holes], frames[~holes])
+        assert np.isfinite(out[holes]).all()
+        if card["variant"] == "hybrid":  # a correction of the biharmonic fill, not a new fill
+            assert np.abs(out[holes] - reference[holes]).mean() < 0.02
