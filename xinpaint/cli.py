@@ -74,6 +74,14 @@ def _read(path, what):
         raise UsageError(f"{what}: {err}") from None
 
 
+def _read_holes(path, shape, of):
+    """A mask file as boolean holes (non-zero where metal hides), of the ``of`` file's shape."""
+    mask = _read(path, "holes").data
+    if mask.shape != shape:
+        raise UsageError(f"holes: shape {mask.shape} differs from the {of}'s {shape}")
+    return mask.astype(bool)
+
+
 def segment_metal(frames, threshold: float, *, below: bool = False, dilate: int = 1):
     """Holes from a threshold on the raw image: metal is ``frames >= threshold``.
 
@@ -105,10 +113,7 @@ def _cmd_inpaint(args) -> int:
     image = _read(args.input, "input")
     frames = image.data
     if args.holes:
-        mask = _read(args.holes, "holes").data
-        if mask.shape != frames.shape:
-            raise UsageError(f"holes: shape {mask.shape} differs from the input's {frames.shape}")
-        holes = mask.astype(bool)
+        holes = _read_holes(args.holes, frames.shape, "input")
     else:
         holes = segment_metal(frames, args.metal_threshold, below=args.metal_below,
                               dilate=args.dilate)
@@ -190,10 +195,7 @@ def _cmd_evaluate(args) -> int:
     from xinpaint import metrics
 
     truth = _read(args.truth, "truth").data
-    holes = _read(args.holes, "holes").data
-    if holes.shape != truth.shape:
-        raise UsageError(f"holes: shape {holes.shape} differs from the truth's {truth.shape}")
-    holes = holes.astype(bool)
+    holes = _read_holes(args.holes, truth.shape, "truth")
     if not holes.any():
         raise UsageError("holes: the mask is empty, there are no holes to score")
     if args.data_range is not None:

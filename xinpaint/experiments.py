@@ -61,7 +61,6 @@ VARIANTS = VARIANTS_2D + VARIANTS_3D
 HYBRIDS = ("hybrid", "hybrid3d")
 LEARNING_RATE = 2e-4
 FINETUNE_LEARNING_RATE = 5e-5
-HYBRID_FILL = "biharmonic"
 #: Variants trained as the second stage of the PConv schedule, from ``pconv-mask``.
 SECOND_STAGE = ("pconv-mask-2stage", "pconv-vgg")
 
@@ -112,6 +111,7 @@ def _loss(variant):
 
 def _fills(sequences):
     from xinpaint.baselines import inpaint
+    from xinpaint.models import HYBRID_FILL
 
     return [inpaint(s.frames, s.holes, method=HYBRID_FILL).astype(np.float32) for s in sequences]
 
@@ -242,6 +242,7 @@ def variant_method(variant: str, model, *, fill_value: float = 0.0, batch_size: 
         image = np.where(holes, np.float32(fill_value), frames)[..., None]
         if variant in HYBRIDS:
             from xinpaint.baselines import inpaint
+            from xinpaint.models import HYBRID_FILL
 
             classical = inpaint(frames, holes, method=HYBRID_FILL).astype(np.float32)
             image = np.stack([classical, frames * valid], axis=-1)

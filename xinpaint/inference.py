@@ -264,7 +264,7 @@ def inpaint(
         valid = (~holes).astype(np.float32)
         fill = None
         if channels == 2:  # a hybrid corrects the classical fill it was trained on
-            from xinpaint.experiments import HYBRID_FILL
+            from xinpaint.models import HYBRID_FILL
 
             fill = classical(unit, holes, method=HYBRID_FILL).astype(np.float32)
         if rank == 2:

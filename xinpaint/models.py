@@ -44,7 +44,12 @@ import keras
 
 from xinpaint.layers import CentreFrame, Composite, PConv2D, PConv3D
 
+#: The classical fill that hybrid models (``residual=True`` with a fill channel) receive as
+#: image channel 0, in training and at inference (:func:`xinpaint.inpaint`).
+HYBRID_FILL = "biharmonic"
+
 __all__ = [
+    "HYBRID_FILL",
     "freeze_encoder_batchnorm",
     "pconv_unet2d",
     "pconv_unet3d",
