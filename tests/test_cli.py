@@ -115,6 +115,8 @@ def test_inpaint_bad_input_exits_2_with_one_line(tmp_path, capsys):
            "hides every pixel of frame 1")
     _fails(["inpaint", frames, "--holes", holes, "--model", "nope", "-o", out], capsys,
            "Received model='nope'")
+    _fails(["inpaint", frames, "--holes", holes, "--value-range", "5", "5", "-o", out], capsys,
+           "Received value_range=[5.0, 5.0]")
     assert not (tmp_path / "out.npy").exists()  # nothing written on failure
 
 

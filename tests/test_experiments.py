@@ -1,6 +1,5 @@
 """The model variants of the chapters (xinpaint.experiments), at toy sizes."""
 
-import keras
 import numpy as np
 import pytest
 
@@ -8,7 +7,6 @@ from xinpaint.data import XraySequence
 from xinpaint.experiments import (
     VARIANTS,
     VARIANTS_3D,
-    _predict_windows,
     build_variant,
     train_variant,
     variant_method,
@@ -71,39 +69,6 @@ def test_second_stages_start_from_pconv_mask_and_differ_by_their_loss(runs, rng)
     frozen = [layer.name for layer in vgg.model.layers
               if layer.name.startswith("enc_bn_") and not layer.trainable]
     assert frozen, "the encoder's batch norm is frozen in the second stage"
-
-
-def _echo_model(length, value=None):
-    """Returns channel 0 of its image (or a constant): a stand-in with a known output."""
-    image = keras.Input((length, None, None, 1))
-    valid = keras.Input((length, None, None, 1))
-    out = image if value is None else keras.layers.Lambda(lambda v: v * 0 + value)(valid)
-    return keras.Model([image, valid], out)
-
-
-@pytest.mark.parametrize("centre", [False, True])
-def test_windows_stitch_without_seams(centre, rng):
-    frames = rng.random((11, 8, 8, 1)).astype(np.float32)
-    valid = np.ones_like(frames)
-    if not centre:
-        constant = _predict_windows(_echo_model(4, 0.3), frames, valid, centre=False, batch_size=3)
-        np.testing.assert_allclose(constant, 0.3, rtol=1e-6)
-        echoed = _predict_windows(_echo_model(4), frames, valid, centre=False, batch_size=3)
-    else:
-        centre_model = _echo_model(5)
-        picked = keras.Model(centre_model.inputs, centre_model.outputs[0][:, 2])
-        echoed = _predict_windows(picked, frames, valid, centre=True, batch_size=3)
-    np.testing.assert_allclose(echoed, frames[..., 0], rtol=1e-6)
-
-
-@pytest.mark.parametrize("centre", [False, True])
-def test_sequences_shorter_than_a_window_are_mirrored(centre, rng):
-    frames = rng.random((3, 8, 8, 1)).astype(np.float32)
-    model = _echo_model(4)
-    if centre:
-        model = keras.Model(model.inputs, model.outputs[0][:, 2])
-    out = _predict_windows(model, frames, np.ones_like(frames), centre=centre, batch_size=1)
-    np.testing.assert_allclose(out, frames[..., 0], rtol=1e-6)
 
 
 def test_every_variant_builds(rng):

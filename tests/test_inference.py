@@ -1,10 +1,10 @@
-"""xinpaint.inference.inpaint: dtypes, visible pixels, tiling, errors."""
+"""xinpaint.inference: dtypes, visible pixels, tiles and time windows, errors."""
 
 import keras
 import numpy as np
 import pytest
 
-from xinpaint.inference import inpaint
+from xinpaint.inference import inpaint, predict_sequence
 
 
 def _smooth(shape, dtype=np.float32, scale=1.0):
@@ -58,6 +58,14 @@ def test_tiles_blend_without_seams():
     np.testing.assert_array_equal(out[~holes], frames[~holes])
 
 
+def test_a_value_range_replaces_the_visible_min_max():
+    frames = _smooth((1, 40, 40))[0] * 2.0 + 1.0  # visible values in about [1.4, 2.6]
+    holes = _holes(frames.shape)
+    out = inpaint(frames, holes, model=_constant_model(0.25), value_range=(0, 10))
+    np.testing.assert_allclose(out[holes], 2.5, rtol=1e-6)
+    np.testing.assert_array_equal(out[~holes], frames[~holes])
+
+
 def test_empty_holes_give_a_copy_with_a_warning():
     frames = _smooth((1, 16, 16))[0]
     with pytest.warns(UserWarning, match="holes is empty"):
@@ -78,6 +86,11 @@ def test_empty_holes_give_a_copy_with_a_warning():
         (np.full((8, 8), np.nan), np.eye(8, dtype=bool), {}, r"NaN or infinity"),
         (np.zeros((8, 8)), np.eye(8, dtype=bool), {"model": "magic"}, r"Received model='magic'"),
         (np.zeros((8, 8)), np.eye(8, dtype=bool), {"tile": 0}, r"Received tile=0"),
+        (np.zeros((8, 8)), np.eye(8, dtype=bool), {"value_range": (1, 0)},
+         r"Received value_range=\(1, 0\)"),
+        (np.zeros((8, 8)), np.eye(8, dtype=bool), {"value_range": (0, np.nan)},
+         r"finite low < high"),
+        (np.zeros((8, 8)), np.eye(8, dtype=bool), {"value_range": 3}, r"Received value_range=3"),
         (np.zeros((8, 8), bool), np.eye(8, dtype=bool), {}, r"frames.dtype=bool"),
     ],
 )
@@ -130,3 +143,51 @@ def test_shipped_models_have_cards_and_inpaint_by_name():
         assert np.isfinite(out[holes]).all()
         if card["variant"] == "hybrid":  # a correction of the biharmonic fill, not a new fill
             assert np.abs(out[holes] - reference[holes]).mean() < 0.02
+
+
+def _window_model(length, *, value=None, centre=False):
+    """A 2D+T stand-in with a known output: its image (or a constant), all frames or the centre."""
+    image = keras.Input((length, None, None, 1))
+    valid = keras.Input((length, None, None, 1))
+    out = image if value is None else keras.layers.Lambda(lambda v: v * 0.0 + value)(valid)
+    if centre:
+        out = keras.layers.Lambda(lambda v: v[:, length // 2])(out)
+    return keras.Model([image, valid], out)
+
+
+@pytest.mark.parametrize("centre", [False, True])
+@pytest.mark.parametrize("count", [11, 3])  # longer and shorter than a window
+def test_windows_blend_without_seams_in_time_and_space(centre, count):
+    frames = _smooth((count, 40, 36))
+    valid = np.ones_like(frames)
+    echo = predict_sequence(_window_model(5, centre=centre), frames, valid, tile=16, overlap=4,
+                            batch_size=3)
+    np.testing.assert_allclose(echo, frames, rtol=1e-6)
+    constant = predict_sequence(_window_model(4, value=0.3, centre=centre), frames, valid,
+                                tile=16, overlap=4, batch_size=2)
+    np.testing.assert_allclose(constant, 0.3, rtol=1e-6)
+
+
+def test_the_centre_frame_sees_its_neighbours_mirrored_at_the_ends():
+    length = 5
+    image = keras.Input((length, None, None, 1))
+    valid = keras.Input((length, None, None, 1))
+    mean = keras.layers.Lambda(lambda v: keras.ops.mean(v, axis=1))(image)  # mean of the window
+    frames = np.arange(6, dtype=np.float32)[:, None, None] * np.ones((6, 8, 8), np.float32)
+    out = predict_sequence(keras.Model([image, valid], mean), frames, np.ones_like(frames))
+    # frame 0 sees 1, 0, [0], 1, 2 (symmetric mirror); frame 3 sees 1..5
+    np.testing.assert_allclose(out[:, 0, 0], [0.8, 1.2, 2, 3, 3.8, 4.2], rtol=1e-6)
+
+
+@pytest.mark.parametrize("centre", [False, True])
+def test_inpaint_with_a_2d_t_model(centre):
+    frames = _smooth((7, 40, 40), np.uint16, 50000)
+    holes = _holes(frames.shape)
+    out = inpaint(frames, holes, model=_window_model(4, value=0.5, centre=centre), tile=32,
+                  overlap=8, batch_size=2)
+    lo, hi = frames[~holes].min(), frames[~holes].max()
+    assert out.dtype == np.uint16
+    np.testing.assert_array_equal(out[~holes], frames[~holes])
+    np.testing.assert_allclose(out[holes], np.rint(lo + 0.5 * (float(hi) - lo)), atol=1)
+    with pytest.raises(ValueError, match=r"A 2D\+T model needs a sequence"):
+        inpaint(frames[0], holes[0], model=_window_model(4, centre=centre))

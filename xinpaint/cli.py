@@ -136,7 +136,7 @@ def _cmd_inpaint(args) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = inpaint(frames, holes, model=args.model, tile=args.tile,
-                             progress=frames.ndim == 3 and not args.quiet)
+                             value_range=args.value_range, progress=frames.ndim == 3 and not args.quiet)
     except ValueError as err:
         raise UsageError(str(err)) from None
     write_image(output, result, like=image, overwrite=args.overwrite)
@@ -280,6 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=("cpu", "gpu"), default="gpu",
                    help="cpu hides the GPUs; gpu uses one where TensorFlow sees it")
     p.add_argument("--tile", type=int, default=256, help="tile size for models (default 256)")
+    p.add_argument("--value-range", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                   help="values mapped to 0 and 1 for a model (default: min and max of the "
+                        "visible pixels; 0 10 for line integrals, the shipped models' scale)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=_cmd_inpaint)
 

@@ -228,10 +228,10 @@ def variant_method(variant: str, model, *, fill_value: float = 0.0, batch_size: 
     The holes of the input hold ``fill_value`` (0, black, as in training), or, for the
     hybrids, the classical fill is computed first (its time is part of the method's).
     2D variants see one frame at a time. 2D+T variants see windows of the model's length
-    along time, whole frames in space: many-to-many models predict windows with a stride
-    of half their length, blended by :func:`xinpaint.data.stitch_patches`; the
-    many-to-one model predicts each frame at the centre of its own window (the sequence is
-    mirrored at both ends; a sequence shorter than one window is mirrored to its length).
+    along time and whole frames in space, by :func:`xinpaint.inference.predict_sequence`
+    (the same code as ``xinpaint inpaint``): many-to-many models predict windows with a
+    stride of half their length, blended; the many-to-one model predicts each frame at
+    the centre of its own window (the sequence is mirrored at both ends).
     Known pixels are always the input's.
     """
     _check(variant)
@@ -247,43 +247,17 @@ def variant_method(variant: str, model, *, fill_value: float = 0.0, batch_size: 
             classical = inpaint(frames, holes, method=HYBRID_FILL).astype(np.float32)
             image = np.stack([classical, frames * valid], axis=-1)
         if variant in VARIANTS_3D:
-            out = _predict_windows(model, image, valid[..., None], centre=variant == "pconv3d-centre",
-                                   batch_size=batch_size)
+            from xinpaint.inference import predict_sequence
+
+            out = predict_sequence(model, image[..., -1], valid,
+                                   fill=image[..., 0] if variant in HYBRIDS else None,
+                                   tile=max(frames.shape[-2:]), overlap=0, batch_size=batch_size)
         else:
             out = model.predict([image, valid[..., None]], batch_size=batch_size, verbose=0)[..., 0]
         return np.where(holes, out, frames)
 
     fill.__name__ = variant
     return fill
-
-
-def _predict_windows(model, image, valid, *, centre: bool, batch_size: int):
-    """Apply a 2D+T model to a (T, H, W, C) sequence by windows along time."""
-    from xinpaint.data import patch_positions, stitch_patches
-
-    frames = image.shape[0]
-    length = int(model.inputs[0].shape[1])
-    if centre:
-        half = length // 2
-        pad = [(half, length - 1 - half)] + [(0, 0)] * 3
-        image_p = np.pad(image, pad, mode="symmetric")
-        valid_p = np.pad(valid, pad, mode="symmetric")
-        windows = [(image_p[t:t + length], valid_p[t:t + length]) for t in range(frames)]
-        out = model.predict([np.stack([w[0] for w in windows]), np.stack([w[1] for w in windows])],
-                            batch_size=batch_size, verbose=0)
-        return out[..., 0]
-    if frames < length:  # a short sequence is mirrored up to one window
-        pad = [(0, length - frames)] + [(0, 0)] * 3
-        short = _predict_windows(model, np.pad(image, pad, mode="symmetric"),
-                                 np.pad(valid, pad, mode="symmetric"), centre=False,
-                                 batch_size=batch_size)
-        return short[:frames]
-    positions = patch_positions((frames,), (length,), (max(1, length // 2),))
-    starts = [t for (t,) in positions]
-    out = model.predict([np.stack([image[t:t + length] for t in starts]),
-                         np.stack([valid[t:t + length] for t in starts])],
-                        batch_size=batch_size, verbose=0)[..., 0]
-    return stitch_patches(out, [(t, 0, 0) for t in starts], image.shape[:3]).astype(np.float32)
 
 
 _STEP_COST_SCRIPT = """

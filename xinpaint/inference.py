@@ -7,7 +7,7 @@ returns the inpainted array in the input's dtype and value range:
 
 1. the frames are mapped affinely to [0, 1] using the minimum and maximum of the
    *visible* pixels of the whole input (one mapping for every frame, so a sequence
-   keeps its frame-to-frame consistency);
+   keeps its frame-to-frame consistency), or a ``value_range`` the caller gives;
 2. the holes are filled by a classical method (:data:`xinpaint.baselines.METHODS`)
    or a Keras model (a shipped model's name, a ``.keras`` file, or a model object),
    by tiles with overlap and linear blending so that any size fits in memory;
@@ -26,7 +26,7 @@ import numpy as np
 
 from xinpaint.data.patches import blend_weights, patch_positions
 
-__all__ = ["WEIGHTS_DIR", "inpaint", "load_model", "shipped_models"]
+__all__ = ["WEIGHTS_DIR", "inpaint", "load_model", "predict_sequence", "shipped_models"]
 
 #: Folder of the models shipped with the package: ``<name>.keras`` and its card ``<name>.json``.
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -107,9 +107,12 @@ def _validate(frames, holes):
     return frames, holes
 
 
-def _to_unit(frames, holes):
-    visible = frames[~holes].astype(np.float64)
-    lo, hi = float(visible.min()), float(visible.max())
+def _to_unit(frames, holes, value_range=None):
+    if value_range is None:
+        visible = frames[~holes].astype(np.float64)
+        lo, hi = float(visible.min()), float(visible.max())
+    else:
+        lo, hi = value_range
     scale = hi - lo if hi > lo else 1.0
     unit = ((frames.astype(np.float64) - lo) / scale).astype(np.float32)
     unit[holes] = 0.0
@@ -139,18 +142,13 @@ def _predict_tiles(predict, unit, valid, *, fill=None, tile, overlap, multiple, 
     pads = [(0, 0)] * len(lead) + [(0, max(0, th - height)), (0, max(0, tw - width))]
     unit_p, valid_p = np.pad(unit, pads), np.pad(valid, pads)
     fill_p = None if fill is None else np.pad(fill, pads)
-    out = np.zeros(unit_p.shape, np.float32)
+    out = None  # allocated from the first prediction: a many-to-one model drops the time axis
     weight = np.zeros(unit_p.shape[-2:], np.float32)
     # An image smaller than a tile is one tile: the overlap cannot exceed half of it.
     step = (th - min(overlap, th // 2), tw - min(overlap, tw // 2))
     boxes = patch_positions(unit_p.shape[-2:], (th, tw), step)
     blend = blend_weights((th, tw), margin=overlap).astype(np.float32)
-    iterator = boxes
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(boxes, desc="tiles", unit="tile")
-    for y, x in iterator:
+    for y, x in _progress(boxes, progress, "tiles"):
         sl = (..., slice(y, y + th), slice(x, x + tw))
         flat_u, flat_v = unit_p[sl], valid_p[sl]
         flat_f = None if fill_p is None else fill_p[sl]
@@ -159,7 +157,9 @@ def _predict_tiles(predict, unit, valid, *, fill=None, tile, overlap, multiple, 
                     None if flat_f is None else flat_f[i:i + batch_size])
             for i in range(0, len(flat_u), batch_size)
         ])
-        out[sl] += pred.reshape(unit_p[sl].shape) * blend
+        if out is None:
+            out = np.zeros((*pred.shape[:-2], *unit_p.shape[-2:]), np.float32)
+        out[sl] += pred * blend
         weight[y:y + th, x:x + tw] += blend
     out /= np.maximum(weight, 1e-6)
     return out[..., :height, :width]
@@ -168,12 +168,13 @@ def _predict_tiles(predict, unit, valid, *, fill=None, tile, overlap, multiple, 
 def _keras_predictor(model):
     """``predict(images, valid, fill)`` for a model taking ``[image, valid]`` with a channel axis.
 
-    Hybrid models (two image channels) get the classical fill as channel 0.
+    The images' holes hold what the model expects (0 here). Hybrid models (two image
+    channels) get the classical fill as channel 0.
     """
 
     def predict(images, valid, fill=None):
         v = valid[..., None].astype(np.float32)
-        x = images[..., None].astype(np.float32) * v
+        x = images[..., None].astype(np.float32)
         if fill is not None:
             x = np.concatenate([fill[..., None].astype(np.float32), x], axis=-1)
         y = np.asarray(model([x, v], training=False))
@@ -190,6 +191,7 @@ def inpaint(
     tile: int = 256,
     overlap: int = 32,
     batch_size: int = 8,
+    value_range=None,
     progress: bool = False,
 ):
     """Fill the holes of an image or a sequence, keeping its dtype and visible pixels.
@@ -211,7 +213,12 @@ def inpaint(
         Models run on square tiles of ``tile`` pixels overlapping by ``overlap``
         pixels, blended linearly, so any image size fits in memory.
     batch_size : int, optional
-        Tiles per model call.
+        Tiles (or time windows) per model call.
+    value_range : (float, float), optional
+        The values mapped to 0 and 1 before a model sees them. Default: the minimum and
+        maximum of the visible pixels. The shipped models were trained on line
+        integrals divided by 10 (:data:`xinpaint.data.projection.LINE_INTEGRAL_SCALE`),
+        so ``value_range=(0, 10)`` gives them line integrals on their training scale.
     progress : bool, optional
         Show a progress bar over the tiles.
 
@@ -246,10 +253,19 @@ def inpaint(
             raise ValueError(f"Expected a positive integer. Received {name}={value!r}.")
     if not isinstance(overlap, int) or not 0 <= overlap < tile // 2:
         raise ValueError(f"Expected 0 <= overlap < tile / 2. Received overlap={overlap!r}.")
+    if value_range is not None:
+        try:
+            lo, hi = (float(v) for v in value_range)
+        except (TypeError, ValueError):
+            lo = hi = float("nan")
+        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+            raise ValueError("Expected value_range=(low, high) with finite low < high. "
+                             f"Received value_range={value_range!r}.")
+        value_range = (lo, hi)
     if not holes.any():
         warnings.warn("holes is empty: the frames are returned unchanged.", stacklevel=2)
         return frames.copy()
-    unit, lo, scale = _to_unit(frames, holes)
+    unit, lo, scale = _to_unit(frames, holes, value_range)
     if isinstance(model, str) and model in METHODS:
         filled = classical(unit, holes, method=model).astype(np.float32)
     else:
@@ -276,35 +292,98 @@ def inpaint(
                                   batch_size=batch_size, progress=progress)
             filled = pred.reshape(unit.shape)
         else:
-            filled = _predict_sequence(net, unit, valid, fill=fill, tile=tile, overlap=overlap,
-                                       multiple=multiple, batch_size=batch_size,
-                                       progress=progress)
+            if unit.ndim == 2:
+                raise ValueError("A 2D+T model needs a sequence (T, H, W). Received one frame "
+                                 f"of shape {unit.shape}.")
+            filled = predict_sequence(net, unit, valid, fill=fill, tile=tile, overlap=overlap,
+                                      batch_size=batch_size, progress=progress)
         filled = np.where(holes, filled, unit)
     out = _from_unit(filled, lo, scale, frames.dtype)
     out[~holes] = frames[~holes]
     return out
 
 
-def _predict_sequence(net, unit, valid, *, fill=None, tile, overlap, multiple, batch_size,
-                      progress):
-    """2D+T models: windows of the model's length along time, blended like the tiles."""
-    if unit.ndim == 2:
-        raise ValueError("A 2D+T model needs a sequence (T, H, W). Received one frame "
-                         f"of shape {unit.shape}.")
-    length = int(net.inputs[0].shape[1] or unit.shape[0])
-    length = min(length, unit.shape[0])
-    starts = [t for (t,) in patch_positions(unit.shape[:1], (length,), (length - length // 2,))]
-    out = np.zeros(unit.shape, np.float32)
-    weight = np.zeros(unit.shape[0], np.float32)
-    blend_t = blend_weights((length,), margin=length // 4).astype(np.float32)
-    predict = _keras_predictor(net)
-    for t in starts:
-        window_u = unit[None, t:t + length]
-        window_v = valid[None, t:t + length]
-        window_f = None if fill is None else fill[None, t:t + length]
-        pred = _predict_tiles(predict, window_u, window_v, fill=window_f, tile=tile,
-                              overlap=overlap, multiple=multiple, batch_size=batch_size,
-                              progress=progress)
-        out[t:t + length] += pred[0] * blend_t[:, None, None]
-        weight[t:t + length] += blend_t
-    return out / np.maximum(weight, 1e-6)[:, None, None]
+def predict_sequence(model, frames, valid, *, fill=None, tile: int = 256, overlap: int = 32,
+                     batch_size: int = 8, progress: bool = False) -> np.ndarray:
+    """Apply a 2D+T model to a whole sequence: windows along time, tiles in space.
+
+    The window length is the model's (its input's time axis). A many-to-many model
+    (output ``(batch, T, H, W, 1)``) predicts windows with a stride of half their length,
+    blended with the linear ramps of :func:`xinpaint.data.stitch_patches`; a sequence
+    shorter than one window is mirrored up to one window. A many-to-one model (output
+    ``(batch, H, W, 1)``, the centre frame) predicts every frame at the centre of its own
+    window, the sequence mirrored at both ends. In space, each window runs on tiles of
+    ``tile`` pixels overlapping by ``overlap``, blended linearly.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Takes ``[image, valid]``, each ``(batch, T, H, W, C)``; ``C = 2`` for a hybrid.
+    frames, valid : ndarray
+        (T, H, W) frames, their holes already holding the value the model expects
+        (0 in this package), and the valid mask (1 where visible).
+    fill : ndarray, optional
+        (T, H, W) classical fill, the first image channel of a hybrid model.
+    tile, overlap, batch_size, progress
+        As in :func:`inpaint`; ``batch_size`` counts windows per model call.
+
+    Returns
+    -------
+    numpy.ndarray
+        (T, H, W) float32 prediction, holes and visible pixels alike.
+    """
+    from xinpaint.models import spatial_multiple
+
+    frames = np.asarray(frames, np.float32)
+    if frames.ndim != 3:
+        raise ValueError("A 2D+T model needs a sequence (T, H, W). Received frames of shape "
+                         f"{frames.shape}.")
+    stacks = [frames, np.asarray(valid, np.float32)]
+    if fill is not None:
+        stacks.append(np.asarray(fill, np.float32))
+    count = frames.shape[0]
+    length = model.inputs[0].shape[1]
+    length = count if length is None else int(length)
+    centre = len(model.outputs[0].shape) == 4
+    options = {"tile": tile, "overlap": overlap, "multiple": spatial_multiple(model),
+               "batch_size": batch_size, "progress": False}
+    predict = _keras_predictor(model)
+
+    def windows(arrays, starts):
+        batch = [np.stack([a[t:t + length] for t in starts]) for a in arrays]
+        return _predict_tiles(predict, batch[0], batch[1],
+                              fill=batch[2] if len(batch) > 2 else None, **options)
+
+    if centre:
+        half = length // 2
+        padded = [np.pad(a, [(half, length - 1 - half), (0, 0), (0, 0)], mode="symmetric")
+                  for a in stacks]
+        chunks = [range(t, min(count, t + batch_size)) for t in range(0, count, batch_size)]
+        out = np.empty(frames.shape, np.float32)
+        for chunk in _progress(chunks, progress, "windows"):
+            out[chunk.start:chunk.stop] = windows(padded, chunk)
+        return out
+    if count < length:
+        padded = [np.pad(a, [(0, length - count), (0, 0), (0, 0)], mode="symmetric")
+                  for a in stacks]
+        return predict_sequence(model, padded[0], padded[1],
+                                fill=padded[2] if fill is not None else None, tile=tile,
+                                overlap=overlap, batch_size=batch_size, progress=progress)[:count]
+    starts = [t for (t,) in patch_positions((count,), (length,), (max(1, length // 2),))]
+    blend_t = blend_weights((length,)).astype(np.float32)[:, None, None]
+    out = np.zeros(frames.shape, np.float32)
+    weight = np.zeros((count, 1, 1), np.float32)
+    chunks = [starts[i:i + batch_size] for i in range(0, len(starts), batch_size)]
+    for chunk in _progress(chunks, progress, "windows"):
+        for t, pred in zip(chunk, windows(stacks, chunk), strict=True):
+            out[t:t + length] += pred * blend_t
+            weight[t:t + length] += blend_t
+    return out / weight
+
+
+def _progress(items, show, desc):
+    if not show:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=desc, unit=desc.rstrip("s"))
