@@ -336,6 +336,8 @@ def training_step_cost(variant: str, profile, window, *, batch_size: int = 1, st
 SHIPPED = {
     "pconv2d": ("pconv-mask", "pconv", "pconv-mask"),
     "hybrid2d": ("hybrid", "pconv", "hybrid"),
+    "pconv3d": ("pconv3d", "temporal", "PConv 2D+T (many-to-many)"),
+    "hybrid3d": ("hybrid3d", "temporal", "hybrid 2D+T"),
 }
 
 
@@ -406,6 +408,8 @@ def ship_variant(name: str, profile, *, train, val, results=None, out_dir=None) 
         "input": ("[image, valid]: frames as normalised line integrals in [0, 1], holes set "
                   "to 0, valid = 1 - holes" + ("; image channel 0 is the biharmonic fill"
                                                 if variant in HYBRIDS else "")),
+        "window": (f"{prof.patch_shape[0]} frames in time (any size in space)"
+                   if variant in VARIANTS_3D else "one frame (any size)"),
         "test": {k: rows[method][k] for k in keys if k in rows[method]},
         "test_biharmonic": {k: rows["biharmonic"][k] for k in keys if k in rows.get("biharmonic", {})},
         "test_record": f"results/{prof.name}/{chapter}.json",
