@@ -82,12 +82,18 @@ def test_finished_run_is_reused_only_for_the_same_config(tmp_path):
     def build():
         return keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
 
-    first = train(build, data, loss="mse", epochs=2, steps_per_epoch=3, run_dir=tmp_path,
+    calls = []
+
+    def lazy():  # datasets given as a callable are built only when training is needed
+        calls.append(1)
+        return data
+
+    first = train(build, lazy, loss="mse", epochs=2, steps_per_epoch=3, run_dir=tmp_path,
                   config={"lr": 1})
     assert not first.loaded and first.steps == 6 and len(first.history["loss"]) == 2
-    second = train(build, data, loss="mse", epochs=2, steps_per_epoch=3, run_dir=tmp_path,
-                   config={"lr": 1})
-    assert second.loaded and second.steps == 6
+    second = train(build, lazy, loss="mse", epochs=2, steps_per_epoch=3, run_dir=tmp_path,
+                   config={"lr": 1}, val_data=lazy, validation_steps=1)
+    assert second.loaded and second.steps == 6 and len(calls) == 1
     np.testing.assert_array_equal(second.model.predict(x, verbose=0),
                                   first.model.predict(x, verbose=0))
     third = train(build, data, loss="mse", epochs=3, steps_per_epoch=3, run_dir=tmp_path,

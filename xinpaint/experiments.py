@@ -44,6 +44,7 @@ fewest steps.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -200,7 +201,8 @@ def train_variant(variant: str, profile, *, train, val, seed: int = 0, reuse: bo
             freeze_encoder_batchnorm(model)
             return model
 
-        train_ds, val_ds = _datasets("pconv-mask", prof, train, val, seed + 7)
+        data = functools.cache(lambda: _datasets("pconv-mask", prof, train, val, seed + 7))
+        train_ds, val_ds = (lambda: data()[0]), (lambda: data()[1])  # built only to train
         result = fit(build, train_ds, loss=_loss(variant), epochs=prof.finetune_epochs,
                      steps_per_epoch=prof.steps_per_epoch, run_dir=run_dir(f"2d-{variant}", prof),
                      learning_rate=FINETUNE_LEARNING_RATE, val_data=val_ds,
@@ -212,7 +214,8 @@ def train_variant(variant: str, profile, *, train, val, seed: int = 0, reuse: bo
         result.seconds += first.seconds
         return result
 
-    train_ds, val_ds = _datasets(variant, prof, train, val, seed)
+    data = functools.cache(lambda: _datasets(variant, prof, train, val, seed))
+    train_ds, val_ds = (lambda: data()[0]), (lambda: data()[1])  # built only to train
     keras.utils.set_random_seed(seed)
     rank = "3d" if variant in VARIANTS_3D else "2d"
     return fit(lambda: build_variant(variant, prof), train_ds, loss=_loss(variant),

@@ -110,8 +110,10 @@ def train(
     build_model : callable
         ``build_model() -> keras.Model``, called inside ``strategy.scope()``. A model
         that is already built may be passed as ``lambda: model`` when no strategy is used.
-    train_data : tf.data.Dataset or keras.utils.PyDataset
+    train_data : tf.data.Dataset or keras.utils.PyDataset, or a callable returning one
         Infinite (repeated) training batches of ``(inputs, targets)``, global batch size.
+        A callable is called only when training is needed, so that reloading a finished
+        run does not build (possibly costly) datasets.
     loss : keras loss or callable
         The training loss.
     epochs, steps_per_epoch : int
@@ -122,7 +124,7 @@ def train(
         Adam's learning rate, used when ``optimizer`` is None.
     optimizer : callable, optional
         ``optimizer() -> keras.optimizers.Optimizer``, called inside the scope.
-    val_data : dataset, optional
+    val_data : dataset or callable returning one, optional
         Validation batches, evaluated for ``validation_steps`` steps after each epoch.
     metrics : list, optional
         Keras metrics to log.
@@ -184,6 +186,8 @@ def train(
     key_file.write_text(json.dumps({"key": key, "config": config}, indent=2, default=str))
     resumed = (run_dir / "backup").exists() and any((run_dir / "backup").iterdir())
 
+    train_data = train_data() if callable(train_data) else train_data
+    val_data = val_data() if callable(val_data) else val_data
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
         model = build_model()
