@@ -35,6 +35,17 @@ def test_metal_across_ribs(ct):
     assert (seq.holes & seq.ribs).any()
 
 
+def test_metal_across_ribs_where_ribs_leave_the_centre_of_some_frames(ct):
+    # Caudal ribs over a 64° arc: no rib voxel stays in the central 70 % of every frame
+    # (the default margin), so the margin shrinks instead of failing.
+    from xinpaint.data.datasets import split_z_centre, split_z_range
+
+    seq = simulate_sequence(ct, n_frames=4, detector_shape=(64, 64), arc_degrees=64,
+                            start_degrees=-33.2, z_range=split_z_range("test"),
+                            z_centre=split_z_centre("test"), metal_region="ribs", seed=2)
+    assert (seq.holes & seq.ribs).any()
+
+
 def test_uniform_cylinder_matches_its_analytic_line_integral():
     # A cylinder of radius 50 mm along the rotation axis: the central ray crosses 100 mm.
     # At detector column u (mm) the ray passes at distance d = u * sid / sdd from the

@@ -225,9 +225,17 @@ def simulate_sequence(
         world = world[np.random.default_rng(0).choice(len(world), 20000, replace=False)]
     h, w = geometry.detector_shape
     pixels = geometry.project_points(world) if len(world) else np.zeros((n_frames, 0, 2))
-    margin = 0.15
-    inside = ((pixels[..., 0] > margin * w) & (pixels[..., 0] < (1 - margin) * w)
-              & (pixels[..., 1] > margin * h) & (pixels[..., 1] < (1 - margin) * h)).all(axis=0)
+    # 15 % of the detector from its borders; less where the region (ribs, at the side of
+    # the chest) leaves some frames' central part: the largest margin with a candidate.
+    for margin in (0.15, 0.10, 0.05, 0.0):
+        inside = ((pixels[..., 0] > margin * w) & (pixels[..., 0] < (1 - margin) * w)
+                  & (pixels[..., 1] > margin * h) & (pixels[..., 1] < (1 - margin) * h)).all(axis=0)
+        if inside.any():
+            break
+    if not inside.any() and (isinstance(metal, dict) or (isinstance(metal, str) and metal == "default")):
+        raise ValueError(f"No place for metal: no voxel of the region is seen by every frame "
+                         f"(z_range={z_range!r}, start_degrees={geometry.start_degrees!r}). "
+                         f"Received metal_region={metal_region!r}.")
     objects: list[MetalObject] = random_metal(rng, world[inside], metal=metal)
     holes = trace_holes(objects, geometry)[:, ::-1]
 
