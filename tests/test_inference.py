@@ -161,7 +161,7 @@ def test_windows_blend_without_seams_in_time_and_space(centre, count):
     frames = _smooth((count, 40, 36))
     valid = np.ones_like(frames)
     echo = predict_sequence(_window_model(5, centre=centre), frames, valid, tile=16, overlap=4,
-                            batch_size=3)
+                            batch_size=10)  # two windows of 5 frames per call
     np.testing.assert_allclose(echo, frames, rtol=1e-6)
     constant = predict_sequence(_window_model(4, value=0.3, centre=centre), frames, valid,
                                 tile=16, overlap=4, batch_size=2)

@@ -213,7 +213,8 @@ def inpaint(
         Models run on square tiles of ``tile`` pixels overlapping by ``overlap``
         pixels, blended linearly, so any image size fits in memory.
     batch_size : int, optional
-        Tiles (or time windows) per model call.
+        Tiles per model call; for 2D+T models, frames per call in whole windows (at
+        least one window).
     value_range : (float, float), optional
         The values mapped to 0 and 1 before a model sees them. Default: the minimum and
         maximum of the visible pixels. The shipped models were trained on line
@@ -325,7 +326,8 @@ def predict_sequence(model, frames, valid, *, fill=None, tile: int = 256, overla
     fill : ndarray, optional
         (T, H, W) classical fill, the first image channel of a hybrid model.
     tile, overlap, batch_size, progress
-        As in :func:`inpaint`; ``batch_size`` counts windows per model call.
+        As in :func:`inpaint`; ``batch_size`` counts frames per model call, in whole
+        windows (at least one), so that a call holds as many pixels as a 2D call.
 
     Returns
     -------
@@ -345,8 +347,9 @@ def predict_sequence(model, frames, valid, *, fill=None, tile: int = 256, overla
     length = model.inputs[0].shape[1]
     length = count if length is None else int(length)
     centre = len(model.outputs[0].shape) == 4
+    per_call = max(1, batch_size // length)  # whole windows per model call
     options = {"tile": tile, "overlap": overlap, "multiple": spatial_multiple(model),
-               "batch_size": batch_size, "progress": False}
+               "batch_size": per_call, "progress": False}
     predict = _keras_predictor(model)
 
     def windows(arrays, starts):
@@ -358,7 +361,7 @@ def predict_sequence(model, frames, valid, *, fill=None, tile: int = 256, overla
         half = length // 2
         padded = [np.pad(a, [(half, length - 1 - half), (0, 0), (0, 0)], mode="symmetric")
                   for a in stacks]
-        chunks = [range(t, min(count, t + batch_size)) for t in range(0, count, batch_size)]
+        chunks = [range(t, min(count, t + per_call)) for t in range(0, count, per_call)]
         out = np.empty(frames.shape, np.float32)
         for chunk in _progress(chunks, progress, "windows"):
             out[chunk.start:chunk.stop] = windows(padded, chunk)
@@ -373,7 +376,7 @@ def predict_sequence(model, frames, valid, *, fill=None, tile: int = 256, overla
     blend_t = blend_weights((length,)).astype(np.float32)[:, None, None]
     out = np.zeros(frames.shape, np.float32)
     weight = np.zeros((count, 1, 1), np.float32)
-    chunks = [starts[i:i + batch_size] for i in range(0, len(starts), batch_size)]
+    chunks = [starts[i:i + per_call] for i in range(0, len(starts), per_call)]
     for chunk in _progress(chunks, progress, "windows"):
         for t, pred in zip(chunk, windows(stacks, chunk), strict=True):
             out[t:t + length] += pred * blend_t
