@@ -65,8 +65,7 @@ def run() -> list[dict]:
     cards = shipped_models()
     kinds = {"": [n for n, c in cards.items() if "2D+T" not in c.get("kind", "")],
              "_2dt": [n for n, c in cards.items() if "2D+T" in c.get("kind", "")]}
-    shipped = kinds[""]
-    if not shipped:
+    if not kinds[""]:
         raise RuntimeError("no trained 2D model is shipped: run `make reproduce PROFILE=cpu` "
                            "and `make ship` first")
     rows = []
@@ -74,7 +73,7 @@ def run() -> list[dict]:
         frames, holes = synthetic_sequence((FRAMES, size, size))
         biharmonic = _fps(frames, holes, "biharmonic")
         for suffix, names in kinds.items():
-            if not names:
+            if not names:  # no 2D+T model shipped
                 continue
             models = {name: _fps(frames, holes, name) for name in names}
             fastest = max(models, key=models.get)
@@ -90,7 +89,7 @@ def run() -> list[dict]:
                      "detail": f"scikit-image biharmonic through xinpaint.inpaint, {FRAMES}×{size}²"})
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     for suffix, names in kinds.items():
-        if not names:
+        if not names:  # no 2D+T model shipped
             continue
         model = next((n for n in names if n.startswith("hybrid")), names[0])
         out = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, str(Path(__file__).parent),

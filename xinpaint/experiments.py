@@ -146,6 +146,12 @@ def _datasets(variant, prof, train, val, seed):
     return train_ds.map(pack), val_ds.map(pack)
 
 
+def _lazy_datasets(*args):
+    """``_datasets(*args)`` as two callables, built once and only if a run must train."""
+    data = functools.cache(lambda: _datasets(*args))
+    return (lambda: data()[0]), (lambda: data()[1])
+
+
 #: The profile's fields that a run of each kind depends on (the data, the network, the
 #: training length): a finished run is reused while these stay the same.
 _RUN_FIELDS = ("detector_shape", "n_frames", "arc_degrees", "n_sequences", "base_filters", "depth",
@@ -201,8 +207,7 @@ def train_variant(variant: str, profile, *, train, val, seed: int = 0, reuse: bo
             freeze_encoder_batchnorm(model)
             return model
 
-        data = functools.cache(lambda: _datasets("pconv-mask", prof, train, val, seed + 7))
-        train_ds, val_ds = (lambda: data()[0]), (lambda: data()[1])  # built only to train
+        train_ds, val_ds = _lazy_datasets("pconv-mask", prof, train, val, seed + 7)
         result = fit(build, train_ds, loss=_loss(variant), epochs=prof.finetune_epochs,
                      steps_per_epoch=prof.steps_per_epoch, run_dir=run_dir(f"2d-{variant}", prof),
                      learning_rate=FINETUNE_LEARNING_RATE, val_data=val_ds,
@@ -214,8 +219,7 @@ def train_variant(variant: str, profile, *, train, val, seed: int = 0, reuse: bo
         result.seconds += first.seconds
         return result
 
-    data = functools.cache(lambda: _datasets(variant, prof, train, val, seed))
-    train_ds, val_ds = (lambda: data()[0]), (lambda: data()[1])  # built only to train
+    train_ds, val_ds = _lazy_datasets(variant, prof, train, val, seed)
     keras.utils.set_random_seed(seed)
     rank = "3d" if variant in VARIANTS_3D else "2d"
     return fit(lambda: build_variant(variant, prof), train_ds, loss=_loss(variant),
@@ -242,20 +246,21 @@ def variant_method(variant: str, model, *, fill_value: float = 0.0, batch_size: 
     def fill(frames, holes):
         frames = np.asarray(frames, np.float32)
         valid = (~holes).astype(np.float32)
-        image = np.where(holes, np.float32(fill_value), frames)[..., None]
+        masked = np.where(holes, np.float32(fill_value), frames)
+        classical = None
         if variant in HYBRIDS:
             from xinpaint.baselines import inpaint
             from xinpaint.models import HYBRID_FILL
 
             classical = inpaint(frames, holes, method=HYBRID_FILL).astype(np.float32)
-            image = np.stack([classical, frames * valid], axis=-1)
+            masked = frames * valid
         if variant in VARIANTS_3D:
             from xinpaint.inference import predict_sequence
 
-            out = predict_sequence(model, image[..., -1], valid,
-                                   fill=image[..., 0] if variant in HYBRIDS else None,
+            out = predict_sequence(model, masked, valid, fill=classical,
                                    tile=max(frames.shape[-2:]), overlap=0, batch_size=batch_size)
         else:
+            image = masked[..., None] if classical is None else np.stack([classical, masked], -1)
             out = model.predict([image, valid[..., None]], batch_size=batch_size, verbose=0)[..., 0]
         return np.where(holes, out, frames)
 
@@ -411,7 +416,7 @@ def ship_variant(name: str, profile, *, train, val, results=None, out_dir=None) 
         "input": ("[image, valid]: frames as normalised line integrals in [0, 1], holes set "
                   "to 0, valid = 1 - holes" + ("; image channel 0 is the biharmonic fill"
                                                 if variant in HYBRIDS else "")),
-        "window": (f"{prof.patch_shape[0]} frames in time (any size in space)"
+        "window": (f"{run.model.inputs[0].shape[1]} frames in time (any size in space)"
                    if variant in VARIANTS_3D else "one frame (any size)"),
         "test": {k: rows[method][k] for k in keys if k in rows[method]},
         "test_biharmonic": {k: rows["biharmonic"][k] for k in keys if k in rows.get("biharmonic", {})},

@@ -293,9 +293,6 @@ def inpaint(
                                   batch_size=batch_size, progress=progress)
             filled = pred.reshape(unit.shape)
         else:
-            if unit.ndim == 2:
-                raise ValueError("A 2D+T model needs a sequence (T, H, W). Received one frame "
-                                 f"of shape {unit.shape}.")
             filled = predict_sequence(net, unit, valid, fill=fill, tile=tile, overlap=overlap,
                                       batch_size=batch_size, progress=progress)
         filled = np.where(holes, filled, unit)

@@ -88,7 +88,8 @@ def random_metal(rng: np.random.Generator, centres: np.ndarray, *, metal="defaul
             f"or a list of MetalObject. Received metal={metal!r}."
         )
     if len(centres) == 0:
-        raise ValueError("No place for metal: the region inside the body is empty.")
+        raise ValueError("No place for metal: no candidate centre (no voxel of the metal region "
+                         "is seen by every frame). Received 0 centres.")
     objects = []
     for kind, count in counts.items():
         low, high = (count, count) if isinstance(count, int) else count

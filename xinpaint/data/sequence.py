@@ -232,10 +232,6 @@ def simulate_sequence(
                   & (pixels[..., 1] > margin * h) & (pixels[..., 1] < (1 - margin) * h)).all(axis=0)
         if inside.any():
             break
-    if not inside.any() and (isinstance(metal, dict) or (isinstance(metal, str) and metal == "default")):
-        raise ValueError(f"No place for metal: no voxel of the region is seen by every frame "
-                         f"(z_range={z_range!r}, start_degrees={geometry.start_degrees!r}). "
-                         f"Received metal_region={metal_region!r}.")
     objects: list[MetalObject] = random_metal(rng, world[inside], metal=metal)
     holes = trace_holes(objects, geometry)[:, ::-1]
 
