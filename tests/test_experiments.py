@@ -5,6 +5,7 @@ import pytest
 
 from xinpaint.data import XraySequence
 from xinpaint.experiments import (
+    HYBRID_LEARNING_RATES,
     VARIANTS,
     VARIANTS_3D,
     build_variant,
@@ -92,7 +93,10 @@ def test_ship_variant_writes_a_loadable_model_and_its_card(runs, rng, tmp_path):
     card = json.loads(path.with_suffix(".json").read_text())
     assert card["variant"] == "hybrid" and card["profile"] == "smoke"
     assert card["test"]["hole_psnr"] == 41.5 and card["test_biharmonic"]["hole_psnr"] == 41.0
-    assert card["steps"] == TINY.total_steps and card["kind"].startswith("hybrid")
+    assert card["kind"].startswith("hybrid")
+    selection = card["selection"]
+    assert card["steps"] == selection["epoch"] * TINY.steps_per_epoch
+    assert set(selection["candidates"]) == {f"{r:g}" for r in HYBRID_LEARNING_RATES}
     frames, holes = train[0].frames, train[0].holes
     out = inpaint(frames, holes, model=str(path))
     np.testing.assert_array_equal(out[~holes], frames[~holes])
@@ -111,3 +115,19 @@ def test_a_run_depends_only_on_the_profile_fields_of_its_kind():
     assert run_config("hybrid", TINY) != run_config("hybrid", TINY.replace(crop_size=64))
     assert run_config("pconv-vgg", TINY) != run_config("pconv-vgg", TINY.replace(finetune_epochs=3))
     assert run_config("pconv-mask", TINY) == run_config("pconv-mask", TINY.replace(finetune_epochs=3))
+
+
+def test_hybrids_choose_rate_and_epoch_on_val(runs, rng):
+    train, val = _sequences(2, rng), _sequences(1, rng)
+    best = train_variant("hybrid", TINY, train=train, val=val)
+    assert set(best.candidates) == set(HYBRID_LEARNING_RATES)
+    assert best.best_val_loss == min(c["best_val_loss"] for c in best.candidates.values())
+    assert best.candidates[best.learning_rate]["best_epoch"] == best.best_epoch
+    assert 0 <= best.best_epoch <= TINY.epochs
+    assert sorted(p.name for p in runs.iterdir()) == [f"2d-hybrid-lr{r:g}-smoke"
+                                                      for r in sorted(HYBRID_LEARNING_RATES)]
+    again = train_variant("hybrid", TINY, train=train, val=val)
+    assert again.loaded and again.learning_rate == best.learning_rate
+    x = np.stack([train[0].frames[:1], train[0].frames[:1]], -1)
+    valid = (~train[0].holes[:1]).astype("float32")[..., None]
+    np.testing.assert_array_equal(np.asarray(again.model([x, valid])), np.asarray(best.model([x, valid])))

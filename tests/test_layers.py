@@ -6,7 +6,15 @@ import keras
 import numpy as np
 import pytest
 
-from xinpaint.layers import BasePConv, Composite, PConv2D, PConv3D, RepeatChannels, composite
+from xinpaint.layers import (
+    BasePConv,
+    Composite,
+    PConv2D,
+    PConv3D,
+    RepeatChannels,
+    ValidStandardise,
+    composite,
+)
 
 
 def _same_pads(size, k, s, d):
@@ -387,3 +395,45 @@ def test_mixed_float16_wide_multi_channel_window(rng):
         keras.mixed_precision.set_global_policy("float32")
     np.testing.assert_array_equal(np.asarray(m, "float32"), np.asarray(ref_m))
     np.testing.assert_allclose(np.asarray(y, "float32"), np.asarray(ref), rtol=2e-2, atol=5e-2)
+
+
+@pytest.mark.parametrize("shape", [(3, 8, 9, 2), (2, 4, 8, 8, 1)])
+def test_valid_standardise_matches_numpy_reference(rng, shape):
+    image = rng.normal(5.0, 3.0, shape).astype("float32")
+    valid = (rng.random((*shape[:-1], 1)) > 0.3).astype("float32")
+    normalised, scale = (np.asarray(t) for t in ValidStandardise()([image, valid]))
+    for b in range(shape[0]):
+        seen = image[b, ..., 0][valid[b, ..., 0] > 0]
+        std = seen.std()
+        np.testing.assert_allclose(normalised[b], (image[b] - seen.mean()) / std, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(scale[b], np.full(valid[b].shape, std), rtol=1e-5)
+
+
+def test_valid_standardise_ignores_the_holes_and_the_intensity_scale(rng):
+    image = rng.random((2, 8, 8, 1)).astype("float32")
+    valid = np.ones_like(image)
+    valid[:, 2:5, 3:6] = 0
+    layer = ValidStandardise()
+    normalised, _ = layer([image, valid])
+    other, _ = layer([np.where(valid > 0, image, 1e3).astype("float32"), valid])
+    np.testing.assert_allclose(np.asarray(other)[valid > 0], np.asarray(normalised)[valid > 0], rtol=1e-5)
+    affine, scale = layer([7.0 * image + 3.0, valid])
+    np.testing.assert_allclose(np.asarray(affine), np.asarray(normalised), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(scale), 7.0 * np.asarray(layer([image, valid])[1]), rtol=1e-4)
+
+
+def test_valid_standardise_floors_the_scale_of_a_flat_sample():
+    image = np.full((1, 6, 6, 2), 0.25, "float32")
+    normalised, scale = ValidStandardise(min_std=0.01)([image, np.ones((1, 6, 6, 1), "float32")])
+    np.testing.assert_array_equal(np.asarray(normalised), 0.0)
+    np.testing.assert_allclose(np.asarray(scale), 0.01)
+
+
+def test_valid_standardise_config_and_bad_arguments():
+    layer = ValidStandardise(min_std=0.5, name="s")
+    assert ValidStandardise.from_config(layer.get_config()).min_std == 0.5
+    assert keras.saving.get_registered_name(ValidStandardise) == "xinpaint>ValidStandardise"
+    with pytest.raises(ValueError, match=r"Received min_std=0"):
+        ValidStandardise(min_std=0)
+    with pytest.raises(ValueError, match=r"two tensors. Received inputs=a tensor of shape \(1, 4, 4, 1\)"):
+        ValidStandardise()(np.zeros((1, 4, 4, 1), "float32"))

@@ -8,6 +8,7 @@ from xinpaint.models import (
     freeze_encoder_batchnorm,
     pconv_unet2d,
     pconv_unet3d,
+    receptive_field,
     spatial_multiple,
     unet2d,
     unet3d,
@@ -179,3 +180,87 @@ def test_mixed_float16_model_close_to_float32(rng):
     assert y.dtype == np.float32  # the output layers stay in float32
     np.testing.assert_array_equal(y[valid == 1], (image * valid)[valid == 1])
     np.testing.assert_allclose(y, ref, rtol=0, atol=3e-2)
+
+
+def _randomise(model, rng):
+    """Random kernels (the residual's last one starts at zero), batch norm left as built."""
+    for w in model.weights:
+        if w.path.endswith("kernel"):
+            w.assign(rng.normal(0, 0.2, w.shape).astype("float32"))
+
+
+def test_residual_scale_multiplies_the_correction(rng):
+    x = rng.random((2, 32, 32, 2)).astype("float32")
+    _, valid = _batch(rng, (2, 32, 32, 1))
+    plain = unet2d((32, 32, 2), depth=2, base_filters=4, residual=True, composite_output=False)
+    _randomise(plain, rng)
+    scaled = unet2d((32, 32, 2), depth=2, base_filters=4, residual=True, residual_scale=0.1,
+                    composite_output=False)
+    scaled.set_weights(plain.get_weights())
+    correction = np.asarray(plain([x, valid])) - x[..., :1]
+    np.testing.assert_allclose(np.asarray(scaled([x, valid])) - x[..., :1], 0.1 * correction,
+                               rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("build,shape", [
+    (lambda: unet2d((32, 32, 2), depth=2, base_filters=4, residual=True, standardise=True,
+                    residual_scale=0.5), (2, 32, 32, 2)),
+    (lambda: unet3d((4, 32, 32, 2), depth=2, base_filters=4, residual=True, standardise=True),
+     (1, 4, 32, 32, 2)),
+])
+def test_standardised_hybrid_follows_an_intensity_change(rng, build, shape):
+    # model(a x + b) = a model(x) + b: one model for any intensity scale.
+    model = build()
+    _randomise(model, rng)
+    x = rng.random(shape).astype("float32")
+    valid = np.ones((*shape[:-1], 1), "float32")
+    valid[..., 5:14, 3:12, :] = 0
+    out = np.asarray(model([x, valid], training=False))
+    moved = np.asarray(model([40.0 * x + 2.0, valid], training=False))
+    assert np.abs(out - x[..., :1])[valid[..., 0] == 0].max() > 1e-3  # a real correction
+    np.testing.assert_allclose(moved, 40.0 * out + 2.0, rtol=1e-3, atol=1e-2)
+    np.testing.assert_array_equal(out[valid == 1], x[..., :1][valid == 1])
+
+
+def test_standardised_hybrid_saves_and_loads(tmp_path, rng):
+    model = unet2d((None, None, 2), depth=2, base_filters=4, residual=True, standardise=True,
+                   residual_scale=0.1)
+    _randomise(model, rng)
+    x = rng.random((1, 32, 32, 2)).astype("float32")
+    _, valid = _batch(rng, (1, 32, 32, 1))
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(np.asarray(loaded([x, valid])), np.asarray(model([x, valid])),
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: unet2d((32, 32, 2), residual=True, residual_scale=0), r"Received residual_scale=0"),
+    (lambda: unet2d((32, 32, 2), residual=True, residual_scale=float("nan")),
+     r"Received residual_scale=nan"),
+    (lambda: unet2d((32, 32, 2), standardise=True),
+     r"standardise=True needs residual=True .* Received standardise=True, residual=False"),
+])
+def test_residual_options_name_the_value(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+@pytest.mark.parametrize("build,expected", [
+    (lambda: unet2d((128, 128, 1), depth=3, base_filters=4, residual=True, composite_output=False), 33),
+    (lambda: pconv_unet2d((128, 128, 1), depth=3, base_filters=4, composite_output=False), 33),
+    (lambda: unet2d((128, 128, 1), depth=2, base_filters=4, first_kernel_size=7,
+                    composite_output=False), 19),
+])
+def test_receptive_field_is_where_the_gradient_reaches(rng, build, expected):
+    import tensorflow as tf
+
+    model = build()
+    _randomise(model, rng)
+    assert receptive_field(model) == expected
+    x = tf.constant(rng.random((1, 128, 128, 1)).astype("float32"))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        centre = model([x, tf.ones((1, 128, 128, 1))], training=False)[0, 64, 64, 0]
+    columns = np.nonzero(np.abs(tape.gradient(centre, x).numpy()[0, ..., 0]).sum(0))[0]
+    assert columns.max() - columns.min() + 1 == expected

@@ -99,3 +99,39 @@ def test_finished_run_is_reused_only_for_the_same_config(tmp_path):
     third = train(build, data, loss="mse", epochs=3, steps_per_epoch=3, run_dir=tmp_path,
                   config={"lr": 1})
     assert not third.loaded and third.steps == 9 and len(third.history["loss"]) == 3
+
+
+def test_keep_best_chooses_the_training_length_on_val(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    x = np.linspace(-1, 1, 64, dtype="float32")[:, None]
+    data = tf.data.Dataset.from_tensor_slices((x, 2 * x)).repeat().batch(8)
+    opposite = tf.data.Dataset.from_tensor_slices((x, -2 * x)).repeat().batch(8)
+
+    def build():  # starts at y = 0
+        return keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, kernel_initializer="zeros")])
+
+    # The validation split disagrees with training: every epoch is worse than the start.
+    worse = train(build, data, loss="mse", epochs=3, steps_per_epoch=4, run_dir=tmp_path / "worse",
+                  learning_rate=0.05, val_data=opposite, validation_steps=2, keep_best=True)
+    assert worse.best_epoch == 0 and len(worse.history["val_loss"]) == 3
+    np.testing.assert_array_equal(worse.model.predict(x, verbose=0), 0.0)
+
+    better = train(build, data, loss="mse", epochs=3, steps_per_epoch=4, run_dir=tmp_path / "better",
+                   learning_rate=0.05, val_data=data, validation_steps=2, keep_best=True)
+    val_loss = better.history["val_loss"]
+    assert better.best_epoch == 1 + int(np.argmin(val_loss)) and min(val_loss) < 4 / 3
+    assert better.best_epoch > 0
+    reloaded = train(build, data, loss="mse", epochs=3, steps_per_epoch=4,
+                     run_dir=tmp_path / "better", learning_rate=0.05, val_data=data,
+                     validation_steps=2, keep_best=True)
+    assert reloaded.loaded and reloaded.best_epoch == better.best_epoch
+    np.testing.assert_array_equal(reloaded.model.predict(x, verbose=0),
+                                  better.model.predict(x, verbose=0))
+
+
+def test_keep_best_needs_val_data(tmp_path):
+    with pytest.raises(ValueError, match=r"keep_best=True .* Received val_data=None\."):
+        train(lambda: None, None, loss="mse", epochs=1, steps_per_epoch=1, run_dir=tmp_path,
+              keep_best=True)

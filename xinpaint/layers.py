@@ -33,7 +33,8 @@ import numbers
 import keras
 from keras import ops
 
-__all__ = ["BasePConv", "CentreFrame", "Composite", "PConv2D", "PConv3D", "RepeatChannels", "composite"]
+__all__ = ["BasePConv", "CentreFrame", "Composite", "PConv2D", "PConv3D", "RepeatChannels", "ValidStandardise",
+           "composite"]
 
 
 def _tuple(value, rank: int, name: str) -> tuple[int, ...]:
@@ -545,3 +546,66 @@ class CentreFrame(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], *input_shape[2:])
+
+
+@keras.saving.register_keras_serializable(package="xinpaint")
+class ValidStandardise(keras.layers.Layer):
+    """Per-sample intensity normalisation by the statistics of the visible pixels.
+
+    For every sample, ``mean`` and ``std`` are the mean and standard deviation of
+    channel 0 of ``image`` over the pixels where ``valid == 1`` (the holes never
+    count), and ``scale = max(std, min_std)``. The layer returns
+    ``(image - mean) / scale`` (every channel, with channel 0's statistics, so a
+    classical fill and the masked image stay comparable) and ``scale`` broadcast to
+    ``valid``'s shape, so that a network's output can be brought back to the input's
+    scale. A model built on it is equivariant to ``image -> a * image + b`` (``a > 0``)
+    wherever ``std > min_std``: a crop of bright bone and one of soft tissue, or data in
+    [0, 1] and in thousands, reach the network on one scale.
+
+    Arguments:
+        min_std: The smallest scale (> 0), so that a flat sample (e.g. a crop of air)
+            does not divide by zero.
+
+    Call arguments:
+        inputs: A list ``[image, valid]``: ``(batch, *spatial, channels)`` and
+            ``(batch, *spatial, 1)``.
+
+    Returns:
+        ``[normalised, scale]``: the normalised image (the input's shape) and
+        ``scale`` of shape ``(batch, *spatial, 1)``.
+
+    Example:
+
+    >>> import numpy as np
+    >>> image = np.array([1.0, 3.0, 100.0]).reshape(1, 3, 1, 1)
+    >>> valid = np.array([1.0, 1.0, 0.0]).reshape(1, 3, 1, 1)
+    >>> normalised, scale = ValidStandardise()([image, valid])
+    >>> np.round(np.asarray(normalised).ravel()[:2], 4).tolist()
+    [-1.0, 1.0]
+    """
+
+    def __init__(self, min_std: float = 1e-6, **kwargs):
+        super().__init__(**kwargs)
+        if (not isinstance(min_std, numbers.Real) or isinstance(min_std, bool)
+                or not math.isfinite(min_std) or min_std <= 0):
+            raise ValueError(f"Expected a finite min_std > 0. Received min_std={min_std!r}.")
+        self.min_std = float(min_std)
+
+    def call(self, inputs):
+        if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
+            raise ValueError("Expected a list [image, valid] of two tensors. "
+                             f"Received inputs={_describe(inputs)}.")
+        image, valid = (ops.cast(t, self.compute_dtype) for t in inputs)
+        axes = tuple(range(1, len(image.shape)))
+        first = image[..., :1]
+        count = ops.maximum(ops.sum(valid, axis=axes, keepdims=True), 1.0)
+        mean = ops.sum(first * valid, axis=axes, keepdims=True) / count
+        var = ops.sum(ops.square(first - mean) * valid, axis=axes, keepdims=True) / count
+        scale = ops.maximum(ops.sqrt(var), self.min_std)
+        return [(image - mean) / scale, ops.ones_like(valid) * scale]
+
+    def compute_output_shape(self, input_shape):
+        return [tuple(input_shape[0]), tuple(input_shape[1])]
+
+    def get_config(self):
+        return {**super().get_config(), "min_std": self.min_std}

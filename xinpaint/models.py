@@ -42,7 +42,7 @@ import numbers
 
 import keras
 
-from xinpaint.layers import CentreFrame, Composite, PConv2D, PConv3D
+from xinpaint.layers import CentreFrame, Composite, PConv2D, PConv3D, ValidStandardise
 
 #: The classical fill that hybrid models (``residual=True`` with a fill channel) receive as
 #: image channel 0, in training and at inference (:func:`xinpaint.inpaint`).
@@ -53,6 +53,7 @@ __all__ = [
     "freeze_encoder_batchnorm",
     "pconv_unet2d",
     "pconv_unet3d",
+    "receptive_field",
     "spatial_multiple",
     "unet2d",
     "unet3d",
@@ -98,6 +99,8 @@ def _build(
     max_filters,
     valid_as_channel=False,
     residual=False,
+    residual_scale=1.0,
+    standardise=False,
     composite_output=True,
     temporal_strides=False,
     many2many=True,
@@ -105,6 +108,12 @@ def _build(
     _pconv=None,
 ):
     input_shape = _check(input_shape, rank, depth, base_filters, kernel_size, name)
+    if (not isinstance(residual_scale, numbers.Real) or isinstance(residual_scale, bool)
+            or not residual_scale > 0 or residual_scale == float("inf")):
+        raise ValueError(f"Expected a finite residual_scale > 0. Received residual_scale={residual_scale!r}.")
+    if standardise and not residual:
+        raise ValueError("standardise=True needs residual=True (the correction is brought back to "
+                         "the input's scale). Received standardise=True, residual=False.")
     channels = input_shape[-1]
     image = keras.Input(input_shape, name="image")
     valid = keras.Input((*input_shape[:-1], 1), name="valid")
@@ -119,10 +128,13 @@ def _build(
         return layer(t)
 
     # ------------------------------------------------------------------ encoder
+    source = image
+    if standardise:
+        source, scale = ValidStandardise(name="standardise")([image, valid])
     if partial:
-        h, m = image, valid
+        h, m = source, valid
     else:
-        h = keras.layers.Concatenate(name="image_and_valid")([image, valid]) if valid_as_channel else image
+        h = keras.layers.Concatenate(name="image_and_valid")([source, valid]) if valid_as_channel else source
         m = None
     skips = [(h, m, channels + (1 if valid_as_channel and not partial else 0))]
     for i, f in enumerate(filters):
@@ -163,6 +175,11 @@ def _build(
     base = keras.layers.Activation("linear", dtype="float32", name="image_f32")(image[..., :1])
     valid32 = keras.layers.Activation("linear", dtype="float32", name="valid_f32")(valid)
     if residual:
+        if standardise:
+            prediction = keras.layers.Multiply(dtype="float32", name="destandardise")([prediction, scale])
+        if residual_scale != 1.0:
+            prediction = keras.layers.Rescaling(residual_scale, dtype="float32",
+                                                name="residual_scale")(prediction)
         prediction = keras.layers.Add(name="residual")([base, prediction])
     if not many2many:
         prediction = CentreFrame(dtype="float32", name="centre_prediction")(prediction)
@@ -182,6 +199,8 @@ def unet2d(
     max_filters: int = 256,
     valid_as_channel: bool = False,
     residual: bool = False,
+    residual_scale: float = 1.0,
+    standardise: bool = False,
     composite_output: bool = True,
     name: str = "unet2d",
 ) -> keras.Model:
@@ -219,6 +238,7 @@ def unet2d(
     return _build(input_shape, rank=2, partial=False, depth=depth, base_filters=base_filters,
                   kernel_size=kernel_size, first_kernel_size=first_kernel_size,
                   max_filters=max_filters, valid_as_channel=valid_as_channel, residual=residual,
+                  residual_scale=residual_scale, standardise=standardise,
                   composite_output=composite_output, name=name)
 
 
@@ -232,6 +252,8 @@ def unet3d(
     max_filters: int = 128,
     valid_as_channel: bool = True,
     residual: bool = False,
+    residual_scale: float = 1.0,
+    standardise: bool = False,
     composite_output: bool = True,
     temporal_strides: bool = False,
     many2many: bool = True,
@@ -246,6 +268,7 @@ def unet3d(
     return _build(input_shape, rank=3, partial=False, depth=depth, base_filters=base_filters,
                   kernel_size=kernel_size, first_kernel_size=first_kernel_size,
                   max_filters=max_filters, valid_as_channel=valid_as_channel, residual=residual,
+                  residual_scale=residual_scale, standardise=standardise,
                   composite_output=composite_output, temporal_strides=temporal_strides,
                   many2many=many2many, name=name)
 
@@ -259,6 +282,8 @@ def pconv_unet2d(
     first_kernel_size: int = 5,
     max_filters: int = 256,
     residual: bool = False,
+    residual_scale: float = 1.0,
+    standardise: bool = False,
     composite_output: bool = True,
     name: str = "pconv_unet2d",
 ) -> keras.Model:
@@ -278,7 +303,8 @@ def pconv_unet2d(
     """
     return _build(input_shape, rank=2, partial=True, depth=depth, base_filters=base_filters,
                   kernel_size=kernel_size, first_kernel_size=first_kernel_size,
-                  max_filters=max_filters, residual=residual, composite_output=composite_output,
+                  max_filters=max_filters, residual=residual,
+                  residual_scale=residual_scale, standardise=standardise, composite_output=composite_output,
                   name=name)
 
 
@@ -292,6 +318,8 @@ def pconv_unet3d(
     first_kernel_size: int = 3,
     max_filters: int = 128,
     residual: bool = False,
+    residual_scale: float = 1.0,
+    standardise: bool = False,
     composite_output: bool = True,
     temporal_strides: bool = False,
     name: str = "pconv_unet3d",
@@ -309,7 +337,8 @@ def pconv_unet3d(
     """
     return _build(input_shape, rank=3, partial=True, depth=depth, base_filters=base_filters,
                   kernel_size=kernel_size, first_kernel_size=first_kernel_size,
-                  max_filters=max_filters, residual=residual, composite_output=composite_output,
+                  max_filters=max_filters, residual=residual,
+                  residual_scale=residual_scale, standardise=standardise, composite_output=composite_output,
                   temporal_strides=temporal_strides, many2many=many2many, name=name)
 
 
@@ -341,3 +370,41 @@ def spatial_multiple(model: keras.Model) -> int:
         if strides is not None and not isinstance(layer, keras.layers.InputLayer):
             multiple *= int(tuple(strides)[-1])
     return multiple
+
+
+def receptive_field(model: keras.Model) -> int:
+    """Width in pixels of the window of the input that one output pixel can see.
+
+    The theoretical receptive field along the last spatial axis, over every path of the
+    functional graph: a convolution (plain or partial) of kernel ``k``, dilation ``d``
+    and stride ``s`` widens it by ``(k - 1) * d`` times the distance between input
+    pixels at its scale and multiplies that distance by ``s``; an up-sampling by ``u``
+    divides it; layers with several inputs take the widest. Per-sample statistics
+    (:class:`xinpaint.layers.ValidStandardise`) are global and not counted. A hole
+    wider than the receptive field has pixels whose output cannot see any visible one.
+
+    Examples
+    --------
+    >>> receptive_field(unet2d((64, 64, 1), depth=3, base_filters=4))
+    33
+    """
+    fields = {}
+
+    def field_of(tensor):
+        operation = tensor._keras_history.operation
+        if operation.name in fields:
+            return fields[operation.name]
+        inputs = [t for t in operation._inbound_nodes[0].input_tensors]
+        known = [field_of(t) for t in inputs] or [(1.0, 1.0)]
+        width, jump = max(w for w, _ in known), min(j for _, j in known)
+        kernel = getattr(operation, "kernel_size", None)
+        if kernel is not None:
+            dilation = tuple(getattr(operation, "dilation_rate", (1,)))[-1]
+            width += (tuple(kernel)[-1] - 1) * dilation * jump
+            jump *= tuple(operation.strides)[-1]
+        elif isinstance(operation, (keras.layers.UpSampling2D, keras.layers.UpSampling3D)):
+            jump /= tuple(operation.size)[-1]
+        fields[operation.name] = (width, jump)
+        return fields[operation.name]
+
+    return int(round(max(field_of(t)[0] for t in model.outputs)))

@@ -13,6 +13,11 @@ with Keras, and keeps everything a long run needs in one folder (``run_dir``):
 ``final.keras`` and ``done.json``
     The trained model and a record of the run. When they exist and the run's
     configuration has not changed, :func:`train` loads them instead of training again.
+``best.keras`` and ``best.json``
+    With ``keep_best=True``: the weights with the lowest validation loss seen so far,
+    the untrained model (epoch 0) included, and that epoch and loss. The training
+    length is then chosen on the validation split: ``final.keras`` is the best epoch's
+    model, and a resumed run keeps the best value of the epochs before the interruption.
 
 Several GPUs: pass ``strategy=tf.distribute.MirroredStrategy()``; several hosts:
 ``tf.distribute.MultiWorkerMirroredStrategy()`` with ``TF_CONFIG`` set on each host
@@ -52,6 +57,16 @@ class TrainResult:
         True when a finished run was loaded from ``run_dir`` without training.
     steps : int
         Optimiser steps taken in all, over every restart.
+    best_epoch : int or None
+        With ``keep_best``: the epoch whose weights were kept (0: the untrained model).
+    best_val_loss : float or None
+        With ``keep_best``: that epoch's validation loss.
+    learning_rate : float or None
+        Adam's learning rate (None with a custom ``optimizer``).
+    candidates : dict
+        When this run was chosen among others (the hybrids of
+        :func:`xinpaint.experiments.train_variant`): learning rate → ``{"best_epoch",
+        "best_val_loss"}`` of every run tried, this one included.
     """
 
     model: object
@@ -60,6 +75,10 @@ class TrainResult:
     resumed: bool = False
     loaded: bool = False
     steps: int = 0
+    best_epoch: int | None = None
+    best_val_loss: float | None = None
+    learning_rate: float | None = None
+    candidates: dict = field(default_factory=dict)
 
 
 def read_history(path: str | Path) -> dict:
@@ -100,6 +119,7 @@ def train(
     save_freq: int | str = "epoch",
     config: dict | None = None,
     jit_compile: bool | str = "auto",
+    keep_best: bool = False,
     reuse: bool = True,
     verbose: int = 0,
 ) -> TrainResult:
@@ -139,6 +159,10 @@ def train(
         finished run in ``run_dir`` is reused only if its config is the same.
     jit_compile : bool or "auto", optional
         Passed to ``model.compile``.
+    keep_best : bool, optional
+        Keep the weights of the epoch with the lowest validation loss, the untrained
+        model (epoch 0, evaluated before the first step) included, instead of the last
+        epoch's: the training length is chosen on ``val_data``. Needs ``val_data``.
     reuse : bool, optional
         Load a finished run from ``run_dir`` instead of training again.
     verbose : int, optional
@@ -151,7 +175,8 @@ def train(
     Raises
     ------
     ValueError
-        If ``epochs`` or ``steps_per_epoch`` is not a positive integer.
+        If ``epochs`` or ``steps_per_epoch`` is not a positive integer, or ``keep_best``
+        without ``val_data``.
     """
     import keras
     import tensorflow as tf
@@ -159,10 +184,15 @@ def train(
     for name, value in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"Expected a positive integer. Received {name}={value!r}.")
+    if keep_best and val_data is None:
+        raise ValueError("keep_best=True chooses the epoch on the validation loss: pass val_data. "
+                         "Received val_data=None.")
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     config = dict(config or {})
     config.update(epochs=epochs, steps_per_epoch=steps_per_epoch, learning_rate=learning_rate)
+    if keep_best:
+        config.update(keep_best=True)
     key = _config_key(config)
     done_file, final_file = run_dir / "done.json", run_dir / "final.keras"
     history_file = run_dir / "history.csv"
@@ -172,8 +202,10 @@ def train(
         if done.get("key") == key:
             model = keras.models.load_model(final_file, compile=False)
             return TrainResult(model, read_history(history_file), 0.0, False, True,
-                               int(done.get("steps", 0)))
+                               int(done.get("steps", 0)), done.get("best_epoch"),
+                               done.get("best_val_loss"), None if optimizer else learning_rate)
     # A different configuration or an unfinished run: clear a stale final model.
+    best_file, best_json = run_dir / "best.keras", run_dir / "best.json"
     for stale in (done_file, final_file):
         stale.unlink(missing_ok=True)
     key_file = run_dir / "config.json"
@@ -182,7 +214,8 @@ def train(
         import shutil
 
         shutil.rmtree(run_dir / "backup", ignore_errors=True)
-        history_file.unlink(missing_ok=True)
+        for stale in (history_file, best_file, best_json):
+            stale.unlink(missing_ok=True)
     key_file.write_text(json.dumps({"key": key, "config": config}, indent=2, default=str))
     resumed = (run_dir / "backup").exists() and any((run_dir / "backup").iterdir())
 
@@ -194,7 +227,14 @@ def train(
         opt = optimizer() if optimizer else keras.optimizers.Adam(learning_rate)
         model.compile(optimizer=opt, loss=loss, metrics=metrics, jit_compile=jit_compile)
 
-    cbs = [
+    cbs = []
+    if keep_best:
+        if not (best_json.exists() and best_file.exists()):  # epoch 0: the untrained model
+            value = model.evaluate(val_data, steps=validation_steps, verbose=0, return_dict=True)["loss"]
+            model.save(best_file)
+            best_json.write_text(json.dumps({"epoch": 0, "val_loss": float(value)}))
+        cbs.append(_keep_best_callback(best_file, best_json))
+    cbs += [
         keras.callbacks.BackupAndRestore(str(run_dir / "backup"), save_freq=save_freq,
                                          delete_checkpoint=True),
         keras.callbacks.CSVLogger(str(history_file), append=True),
@@ -213,6 +253,38 @@ def train(
     )
     seconds = time.perf_counter() - start
     steps = int(model.optimizer.iterations.numpy())
+    record = {"key": key, "steps": steps, "seconds": seconds}
+    best_epoch = best_val_loss = None
+    if keep_best:
+        best = json.loads(best_json.read_text())
+        best_epoch, best_val_loss = best["epoch"], best["val_loss"]
+        model = keras.models.load_model(best_file, compile=False)
+        record.update(best_epoch=best_epoch, best_val_loss=best_val_loss)
     model.save(final_file)
-    done_file.write_text(json.dumps({"key": key, "steps": steps, "seconds": seconds}, indent=2))
-    return TrainResult(model, read_history(history_file), seconds, resumed, False, steps)
+    done_file.write_text(json.dumps(record, indent=2))
+    return TrainResult(model, read_history(history_file), seconds, resumed, False, steps, best_epoch,
+                       best_val_loss, None if optimizer else learning_rate)
+
+
+def _keep_best_callback(best_file, best_json):
+    import keras
+
+    class KeepBest(keras.callbacks.Callback):
+        """Save the model when the validation loss beats the best one in ``best.json``.
+
+        The best value is read from the file at every epoch, so that it survives a
+        restart (``BackupAndRestore`` resumes the epochs, not this callback's state).
+        """
+
+        def __init__(self, best_file, best_json):
+            super().__init__()
+            self.best_file, self.best_json = best_file, best_json
+
+        def on_epoch_end(self, epoch, logs=None):
+            value = (logs or {}).get("val_loss")
+            best = json.loads(self.best_json.read_text())
+            if value is not None and np.isfinite(value) and value < best["val_loss"]:
+                self.model.save(self.best_file)
+                self.best_json.write_text(json.dumps({"epoch": epoch + 1, "val_loss": float(value)}))
+
+    return KeepBest(best_file, best_json)
