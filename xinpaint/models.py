@@ -28,7 +28,8 @@ first (``input_shape[-1] > 1``) are extra inputs, e.g. a classical fill for a hy
 model; channel 0 is the image that the composition keeps. With ``residual=True`` the network's output is a
 correction added to the input image (the hybrid models of the study, which receive a
 classical fill of the holes and start at its level: their last convolution starts at
-zero, so an untrained residual model returns its input); with ``composite_output=True``
+zero, so an untrained residual model returns its input; ``residual_scale`` and
+``standardise`` put the correction on the scale of the error it corrects); with ``composite_output=True``
 (the default) the output is ``valid * image + (1 - valid) * prediction``, so a model
 never changes a known pixel.
 
@@ -220,6 +221,16 @@ def unet2d(
         Concatenate ``valid`` to the image as an input channel.
     residual : bool
         Predict a correction added to channel 0 of the image.
+    residual_scale : float
+        With ``residual``: the correction is the last convolution's output times this
+        (> 0), so that the first optimiser steps make corrections on the scale of the
+        error to correct, not of the image.
+    standardise : bool
+        With ``residual``: the network sees the input standardised by the mean and
+        standard deviation of its visible pixels (:class:`~xinpaint.layers.ValidStandardise`,
+        per sample: per crop in training, per frame or window at inference), and its
+        correction is multiplied back by that standard deviation, so the model is
+        equivariant to ``a * image + b``.
     composite_output : bool
         Return ``valid * image + (1 - valid) * prediction``.
     name : str
@@ -407,4 +418,4 @@ def receptive_field(model: keras.Model) -> int:
         fields[operation.name] = (width, jump)
         return fields[operation.name]
 
-    return int(round(max(field_of(t)[0] for t in model.outputs)))
+    return round(max(field_of(t)[0] for t in model.outputs))
