@@ -1,0 +1,77 @@
+"""The evaluation runner shared by every chapter.
+
+:func:`evaluate_methods` runs a set of methods (names of classical baselines from
+:mod:`xinpaint.baselines`, their denoised variants such as ``"biharmonic (σ 0.75)"``,
+or callables ``f(frames, holes) -> frames``, e.g. a trained Keras model wrapped by
+:func:`keras_method`) on the same test frames and holes, times them, scores them
+with :func:`xinpaint.metrics.evaluate`, adds the scores per hole-size bin, and
+writes ``<results_dir>/<chapter>.json`` with CSV files beside it.
+
+Methods are fed each sequence's *observed* frames (what the detector gives, noise
+and metal included), with the hidden pixels set to 0, and scored against its
+noise-free, metal-free *target* (see :mod:`xinpaint.evaluation.runner`).
+
+=============================== ===================================================
+module                          holds
+=============================== ===================================================
+:mod:`~.bins`                   hole components (width, area), the ten size bins
+                                :data:`SIZE_BINS` and :func:`size_bins`,
+                                :func:`bin_rows`, :func:`error_by_distance`
+:mod:`~.tables`                 :class:`Table`, :func:`render_table`, column orders
+:mod:`~.methods`                :func:`baseline_method`, :func:`keras_method`
+:mod:`~.runner`                 :func:`evaluate_methods` and :class:`Evaluation`
+                                (with an optional ``volume=`` callback per sequence)
+:mod:`~.writer`                 :func:`write_results`: JSON and CSV
+=============================== ===================================================
+
+Hole-size bins
+--------------
+Holes are split into connected components per frame and binned by their *width*,
+the diameter of the largest inscribed disc, in ten bins from a guide wire to a
+pacemaker (edges for a 256-pixel detector, scaled with the detector by
+:func:`size_bins`); the bin rows also give the median area of their components.
+The table of bins is in :mod:`xinpaint.evaluation.bins`.
+"""
+
+from __future__ import annotations
+
+from xinpaint.evaluation.bins import (
+    MSE_FLOOR,
+    SIZE_BINS,
+    SIZE_BINS_WIDTH,
+    bin_rows,
+    error_by_distance,
+    hole_components,
+    size_bins,
+)
+from xinpaint.evaluation.methods import Method, baseline_method, keras_method
+from xinpaint.evaluation.runner import Evaluation, evaluate_methods
+from xinpaint.evaluation.tables import (
+    BIN_COLUMNS,
+    REGION_COLUMNS,
+    TABLE_COLUMNS,
+    Table,
+    render_table,
+)
+from xinpaint.evaluation.writer import write_results
+
+__all__ = [
+    "BIN_COLUMNS",
+    "MSE_FLOOR",
+    "REGION_COLUMNS",
+    "SIZE_BINS",
+    "SIZE_BINS_WIDTH",
+    "TABLE_COLUMNS",
+    "Evaluation",
+    "Method",
+    "Table",
+    "baseline_method",
+    "bin_rows",
+    "error_by_distance",
+    "evaluate_methods",
+    "hole_components",
+    "keras_method",
+    "render_table",
+    "size_bins",
+    "write_results",
+]

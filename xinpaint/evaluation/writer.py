@@ -1,0 +1,81 @@
+"""Writing an evaluation: ``<chapter>.json`` and CSV files beside it in ``results_dir``."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["write_results"]
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    columns: list[str] = []
+    for r in rows:
+        columns += [k for k in r if k not in columns]
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: _jsonable(r.get(k)) for k in columns})
+    tmp.replace(path)
+
+
+def write_results(evaluation, *, chapter: str, profile, split: str = "test") -> dict:
+    """Write an evaluation's tables to ``results_dir(profile)``.
+
+    Files: ``<chapter>.json`` holding ``{"chapter", "profile", "split", "rows",
+    "bins"}``, with ``"regions"`` where regions were scored and ``"volumes"`` where a
+    volume callback ran (NaN and infinity written as null); ``<chapter>.csv``
+    (rows), ``<chapter>-bins.csv`` (bins), and ``<chapter>-volumes.csv`` (volumes,
+    where there are any).
+
+    Parameters
+    ----------
+    evaluation : Evaluation
+        What :func:`xinpaint.evaluation.evaluate_methods` returned.
+    chapter : str
+        Chapter name: the files' stem.
+    profile : str or Profile
+        Run profile; the files go to :func:`xinpaint.chapter.results_dir` of it.
+    split : str
+        Name of the evaluated split, recorded in the JSON.
+
+    Returns
+    -------
+    dict of str to Path
+        ``{"json": ..., "csv": ..., "bins_csv": ...}`` and ``"volumes_csv"`` where written.
+    """
+    from xinpaint.chapter import results_dir, write_json
+    from xinpaint.profiles import get_profile
+
+    name = get_profile(profile).name
+    folder = results_dir(name)
+    rows = [{k: _jsonable(v) for k, v in r.items()} for r in evaluation.rows]
+    bins = [{k: _jsonable(v) for k, v in r.items()} for r in evaluation.bins]
+    payload = {"chapter": chapter, "profile": name, "split": split, "rows": rows, "bins": bins}
+    if len(evaluation.regions):
+        payload["regions"] = [{k: _jsonable(v) for k, v in r.items()} for r in evaluation.regions]
+    volumes = [{k: _jsonable(v) for k, v in r.items()} for r in getattr(evaluation, "volumes", ())]
+    if volumes:
+        payload["volumes"] = volumes
+    paths = {"json": write_json(folder / f"{chapter}.json", payload)}
+    paths["csv"] = folder / f"{chapter}.csv"
+    _write_csv(paths["csv"], rows)
+    paths["bins_csv"] = folder / f"{chapter}-bins.csv"
+    _write_csv(paths["bins_csv"], bins)
+    if volumes:
+        paths["volumes_csv"] = folder / f"{chapter}-volumes.csv"
+        _write_csv(paths["volumes_csv"], volumes)
+    return paths
