@@ -223,8 +223,8 @@ def plot_bins(bins: Sequence[Mapping], *, methods: Sequence[str] | None = None, 
     names = list(methods) if methods is not None else list(dict.fromkeys(r["method"] for r in rows))
     labels = list(dict.fromkeys(r["bin"] for r in rows))
     counts = {r["bin"]: r["n_holes"] for r in rows}
-    if ax is None:
-        _, ax = plt.subplots(layout="constrained")
+    if ax is None:  # wide enough for ten bins' labels
+        _, ax = plt.subplots(figsize=(max(6.4, 0.8 * len(labels) + 1.5), 4.0), layout="constrained")
     n = len(names)
     for j, name in enumerate(names):
         xs, ys, lo, hi = [], [], [], []
