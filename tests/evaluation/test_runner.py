@@ -138,6 +138,18 @@ def test_runner_accepts_smoothed_baselines_and_names_them():
     assert hole_psnr["biharmonic (σ 1)"] > hole_psnr["biharmonic"]
 
 
+def test_runner_accepts_callables_with_bound_arguments():
+    import functools
+
+    def shift_fill(frames, holes, *, geometry):  # a method that needs more than the frames
+        return np.where(holes, geometry, frames)
+
+    seq = make_sequence(T=2)
+    res = ev.evaluate_methods([seq], [functools.partial(shift_fill, geometry=0.4)], warmup=False)
+    assert [r["method"] for r in res.rows] == ["shift_fill"]
+    np.testing.assert_array_equal(res.outputs["shift_fill"][seq.holes], np.float32(0.4))
+
+
 def test_volume_callback_rows(tmp_path, monkeypatch):
     monkeypatch.setenv("XINPAINT_RESULTS_DIR", str(tmp_path))
     seqs = [make_sequence(T=2, seed=0), make_sequence(T=3, seed=1)]

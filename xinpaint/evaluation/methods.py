@@ -121,7 +121,9 @@ def _as_methods(methods) -> dict[str, Method]:
             name = name or m
         elif callable(m):
             fn = m
-            name = name or getattr(m, "__name__", None) or repr(m)
+            # a functools.partial (e.g. a MAR method with its geometry bound) has no __name__
+            inner = getattr(m, "func", None)
+            name = name or getattr(m, "__name__", None) or getattr(inner, "__name__", None) or repr(m)
         else:
             raise ValueError(
                 f"Expected a baseline name or a callable f(frames, holes) for each method. Received method={m!r}."
