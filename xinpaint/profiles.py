@@ -36,9 +36,11 @@ class Profile:
     n_frames : int
         Frames per simulated sequence (T).
     arc_degrees : float
-        Angular range of the C-arm rotation covered by one sequence. All profiles
-        keep about 2 degrees between frames, as a C-arm acquiring a few hundred frames
-        over a half turn does, so that neighbouring frames see behind the metal.
+        Angular range of the C-arm rotation covered by one scan: a short scan (180°
+        plus the fan angle, 12.2° with the default geometry), rounded up to 200°, so
+        that every scan can be reconstructed. The frame spacing (``arc_degrees /
+        (n_frames - 1)``) is about 1° in ``cpu`` and ``gpu``, as a C-arm acquires it, and
+        8° in ``smoke``.
     n_sequences : dict
         Number of simulated sequences per split (``train``, ``val``, ``test``).
     crop_size : int
@@ -101,8 +103,8 @@ PROFILES: dict[str, Profile] = {
         name="smoke",
         description="CI smoke run, about two minutes a chapter on 2 CPU cores",
         detector_shape=(128, 128),
-        n_frames=8,
-        arc_degrees=16.0,
+        n_frames=26,
+        arc_degrees=200.0,
         n_sequences={"train": 2, "val": 1, "test": 1},
         crop_size=64,
         patch_shape=(8, 32, 32),
@@ -121,9 +123,9 @@ PROFILES: dict[str, Profile] = {
         name="cpu",
         description="recorded results, about an hour a chapter on 2 CPU cores",
         detector_shape=(256, 256),
-        n_frames=32,
-        arc_degrees=64.0,
-        n_sequences={"train": 24, "val": 4, "test": 8},
+        n_frames=201,
+        arc_degrees=200.0,
+        n_sequences={"train": 8, "val": 2, "test": 4},
         crop_size=96,
         patch_shape=(8, 64, 64),
         batch_size=16,
@@ -141,8 +143,8 @@ PROFILES: dict[str, Profile] = {
         name="gpu",
         description="paper scale, for one modern GPU",
         detector_shape=(512, 512),
-        n_frames=96,
-        arc_degrees=192.0,
+        n_frames=401,
+        arc_degrees=200.0,
         n_sequences={"train": 200, "val": 20, "test": 40},
         crop_size=256,
         patch_shape=(16, 128, 128),
@@ -179,7 +181,7 @@ def get_profile(name: str | Profile) -> Profile:
     Examples
     --------
     >>> get_profile("smoke").n_frames
-    8
+    26
     """
     if isinstance(name, Profile):
         return name

@@ -14,4 +14,5 @@ def ct():
 def small_sequence(ct):
     from xinpaint.data import simulate_sequence
 
-    return simulate_sequence(ct, n_frames=6, detector_shape=(64, 64), arc_degrees=12, seed=5)
+    return simulate_sequence(ct, n_frames=6, detector_shape=(64, 64), arc_degrees=12, seed=5,
+                             physics="ideal", metal="needles")

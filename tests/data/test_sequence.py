@@ -22,10 +22,12 @@ def test_holes_non_empty_below_half_and_moving(small_sequence):
 
 
 def test_same_seed_same_arrays_other_seed_other_metal(ct, small_sequence):
-    again = simulate_sequence(ct, n_frames=6, detector_shape=(64, 64), arc_degrees=12, seed=5)
+    again = simulate_sequence(ct, n_frames=6, detector_shape=(64, 64), arc_degrees=12, seed=5,
+                              physics="ideal", metal="needles")
     np.testing.assert_array_equal(again.frames, small_sequence.frames)
     np.testing.assert_array_equal(again.holes, small_sequence.holes)
-    other = simulate_sequence(ct, n_frames=6, detector_shape=(64, 64), arc_degrees=12, seed=6)
+    other = simulate_sequence(ct, n_frames=6, detector_shape=(64, 64), arc_degrees=12, seed=6,
+                              physics="ideal", metal="needles")
     assert not np.array_equal(other.holes, small_sequence.holes)
 
 

@@ -17,7 +17,8 @@ Pipelines
 ---------
 :func:`crops_2d` and :func:`patches_3d` return infinite, batched ``tf.data``
 datasets of ``((image, valid), target)``: ``valid = 1 - holes`` (float32), ``image =
-target * valid`` (the holes hold zeros) — with ``fills`` given, ``image`` has two
+observed * valid`` (what the detector gives, the holes set to zero) and ``target`` the
+metal-free, noise-free frames — with ``fills`` given, ``image`` has two
 channels: a classical fill of the holes first (the hybrid models' input), then the
 masked frame. Crops are
 drawn around holes (every crop holds some), flipped at random, deterministic given
@@ -26,12 +27,14 @@ the seed.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 
 import numpy as np
 
 from xinpaint.data.ct import data_dir, fetch_example_ct
+from xinpaint.data.geometry import CArmGeometry
 from xinpaint.data.metal import MetalObject
 from xinpaint.data.sequence import XraySequence, simulate_sequence
 
@@ -39,7 +42,7 @@ __all__ = ["SPLITS", "crops_2d", "load_split", "patches_3d", "split_z_centre", "
 
 SPLITS = ("train", "val", "test")
 _OFFSETS = {"train": 0, "val": 10_000, "test": 20_000}
-_VERSION = 2
+_VERSION = 3
 
 
 def split_z_centre(split: str) -> float:
@@ -53,11 +56,15 @@ def split_z_range(split: str) -> tuple[float, float]:
 
 
 def _save(path, seq: XraySequence):
-    metal = json.dumps([o.__dict__ for o in seq.metal])
+    metal = json.dumps([o.as_dict() for o in seq.metal])
+    geometry = json.dumps(dataclasses.asdict(seq.geometry) if seq.geometry is not None else None)
     extra = {f"structure_{k}": np.packbits(v) for k, v in seq.structures.items()}
-    np.savez_compressed(path, frames=seq.frames, holes=np.packbits(seq.holes),
+    noisy = {} if seq.physics == "ideal" else {"observed": seq.observed, "reference": seq.reference}
+    np.savez_compressed(path, frames=seq.target, holes=np.packbits(seq.holes),
                         ribs=np.packbits(seq.ribs), angles=seq.angles, seed=seq.seed,
-                        shape=np.array(seq.frames.shape), metal=metal, **extra)
+                        shape=np.array(seq.target.shape), metal=metal, metal_path=seq.metal_path,
+                        geometry=geometry, physics=seq.physics, mu_water=seq.mu_water,
+                        hole_rule=seq.hole_rule, **noisy, **extra)
 
 
 def _load(path) -> XraySequence:
@@ -66,10 +73,14 @@ def _load(path) -> XraySequence:
         n = int(np.prod(shape))
         unpack = lambda a: np.unpackbits(a)[:n].reshape(shape).astype(bool)  # noqa: E731
         structures = {k[len("structure_"):]: unpack(f[k]) for k in f.files if k.startswith("structure_")}
-        metal = [MetalObject(**{**o, "centre": tuple(o["centre"]), "direction": tuple(o["direction"])})
-                 for o in json.loads(str(f["metal"]))]
-        return XraySequence(f["frames"], unpack(f["holes"]), f["angles"], unpack(f["ribs"]),
-                            structures, metal, int(f["seed"]))
+        metal = [MetalObject(**o) for o in json.loads(str(f["metal"]))]
+        geometry = json.loads(str(f["geometry"]))
+        return XraySequence(
+            f["frames"], unpack(f["holes"]), f["angles"], unpack(f["ribs"]), structures, metal,
+            int(f["seed"]), observed=f["observed"] if "observed" in f.files else None,
+            reference=f["reference"] if "reference" in f.files else None, metal_path=f["metal_path"],
+            geometry=CArmGeometry(**geometry) if geometry else None, physics=str(f["physics"]),
+            mu_water=float(f["mu_water"]), hole_rule=str(f["hole_rule"]))
 
 
 def load_split(split: str, *, profile, seed: int | None = None, cache: bool = True,
@@ -157,11 +168,12 @@ def _windows(sequences, fills, window, rng, batch, augment):
             y0 = int(np.clip(cy - rng.integers(h_len), 0, H - h_len))
             x0 = int(np.clip(cx - rng.integers(w_len), 0, W - w_len))
             sl = (slice(t0, t0 + t_len), slice(y0, y0 + h_len), slice(x0, x0 + w_len))
-            target = seq.frames[sl]
+            target = seq.target[sl]
+            observed = seq.observed[sl]
             valid = (~seq.holes[sl]).astype(np.float32)
-            channels = [target * valid]
+            channels = [observed * valid]
             if fills is not None:  # the classical fill first: hybrids add their correction to it
-                channels.insert(0, np.where(valid > 0, target, fills[i][sl]))
+                channels.insert(0, np.where(valid > 0, observed, fills[i][sl]))
             image = np.stack(channels, -1)
             if augment:
                 if rng.random() < 0.5:

@@ -69,6 +69,29 @@ class CArmGeometry:
         return self.sdd / self.sid
 
     @property
+    def fan_angle_degrees(self) -> float:
+        """Full fan angle of the detector's width seen from the source (degrees)."""
+        return float(np.degrees(2 * np.arctan(self.detector_size_mm / 2 / self.sdd)))
+
+    @property
+    def short_scan_degrees(self) -> float:
+        """The arc a short scan needs for a complete reconstruction: 180° plus the fan angle."""
+        return 180.0 + self.fan_angle_degrees
+
+    @property
+    def frame_spacing_degrees(self) -> float:
+        """Gantry angle between neighbouring frames (degrees; the arc for one frame)."""
+        return float(self.arc_degrees) / max(self.n_frames - 1, 1)
+
+    def check_short_scan(self, *, argument: str = "arc_degrees") -> None:
+        """Raise ``ValueError`` unless the arc covers a short scan (180° + fan angle)."""
+        if float(self.arc_degrees) + 1e-6 < self.short_scan_degrees:
+            raise ValueError(
+                f"Expected an arc of at least 180° + the fan angle ({self.fan_angle_degrees:.1f}°) "
+                f"= {self.short_scan_degrees:.1f}° to reconstruct. "
+                f"Received {argument}={float(self.arc_degrees):g}.")
+
+    @property
     def angles(self) -> np.ndarray:
         """Gantry angle of each frame (degrees)."""
         if self.n_frames == 1:
