@@ -121,3 +121,83 @@ def test_splits_use_disjoint_slices():
 def test_bad_z_range_names_the_value(ct, z_range, match):
     with pytest.raises(ValueError, match=match):
         simulate_sequence(ct, n_frames=2, detector_shape=(64, 64), z_range=z_range)
+
+
+# --------------------------------------------------------------------------- realistic scans
+
+from xinpaint.data.metal import MetalObject, Part  # noqa: E402
+
+SCREW = MetalObject("pedicle_screw", "titanium", 4.51,
+                    (Part("cylinder", (0.0, 0.0, 0.0), ((0.0, 1.0, 0.0),), (3.0, 45.0)),))
+
+
+@pytest.fixture(scope="module")
+def realistic(ct):
+    options = dict(n_frames=5, detector_shape=(64, 64), seed=11)
+    return (simulate_sequence(ct, metal=[SCREW], **options),
+            simulate_sequence(ct, metal="none", **options))
+
+
+def test_outside_the_trace_metal_changes_nothing_bit_for_bit(realistic):
+    with_metal, without = realistic
+    trace = with_metal.trace
+    assert trace.any() and with_metal.holes.any()
+    np.testing.assert_array_equal(with_metal.observed[~trace], without.observed[~trace])
+    np.testing.assert_array_equal(with_metal.reference, without.observed)  # same noise
+    np.testing.assert_array_equal(with_metal.target, without.target)
+    assert np.abs(with_metal.observed - with_metal.target)[trace].mean() > 0.05
+
+
+def test_a_sequence_carries_what_each_metric_needs(realistic):
+    seq, _ = realistic
+    assert seq.physics == "realistic" and seq.holes.dtype == bool
+    assert seq.observed.shape == seq.reference.shape == seq.target.shape == seq.metal_path.shape
+    assert seq.frames is seq.target
+    noise = seq.reference - seq.target
+    assert 0.0005 < noise[~seq.trace].std() < 0.02  # Poisson noise at 1e5 photons a pixel
+    assert np.array_equal(seq.holes, seq.holes & seq.trace)  # holes lie in the trace
+    assert seq.metal_path[seq.holes].min() > 0
+    assert seq.geometry is not None and seq.geometry.arc_degrees >= seq.geometry.short_scan_degrees
+    assert 0.018 < seq.mu_water < 0.024  # water near the effective energy (1/mm)
+
+
+def test_a_higher_hole_threshold_keeps_a_subset(ct, realistic):
+    seq, _ = realistic
+    strict = simulate_sequence(ct, n_frames=5, detector_shape=(64, 64), seed=11, metal=[SCREW],
+                               hole_attenuation=1.0)
+    assert strict.holes.sum() < seq.holes.sum() and not (strict.holes & ~seq.holes).any()
+    np.testing.assert_array_equal(strict.observed, seq.observed)
+
+
+def test_realistic_scans_are_deterministic_by_seed(ct):
+    a = simulate_sequence(ct, n_frames=3, detector_shape=(48, 48), seed=21)
+    b = simulate_sequence(ct, n_frames=3, detector_shape=(48, 48), seed=21)
+    c = simulate_sequence(ct, n_frames=3, detector_shape=(48, 48), seed=22)
+    np.testing.assert_array_equal(a.observed, b.observed)
+    np.testing.assert_array_equal(a.holes, b.holes)
+    assert not np.array_equal(a.reference, c.reference)
+
+
+def test_ideal_physics_keeps_noise_free_saturating_frames(ct):
+    seq = simulate_sequence(ct, n_frames=3, detector_shape=(48, 48), seed=2, physics="ideal",
+                            metal=[SCREW])
+    np.testing.assert_array_equal(seq.reference, seq.target)
+    np.testing.assert_array_equal(seq.observed[~seq.holes], seq.target[~seq.holes])
+    assert np.array_equal(seq.holes, seq.metal_path > 0)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"arc_degrees": 90, "reconstructable": True}, r"Received arc_degrees=90"),
+        ({"physics": "quantum"}, r"Received physics='quantum'"),
+        ({"physics_options": {"kvp": 300}}, r"Received kvp=300"),
+        ({"physics_options": {"i0": 0}}, r"Received i0=0"),
+        ({"hole_attenuation": -1}, r"Received hole_attenuation=-1"),
+        ({"metal": [MetalObject("coin", "steel", 8.0, (Part("ball", (400.0, 0, 0), (), (5.0,)),),
+                                centre=(400.0, 0, 0))]}, r"Expected metal inside the body"),
+    ],
+)
+def test_bad_realistic_arguments_name_the_value(ct, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        simulate_sequence(ct, **{"n_frames": 2, "detector_shape": (48, 48), **kwargs})

@@ -202,7 +202,10 @@ def _fusion(rng, an: Anatomy) -> list[MetalObject]:
     for side in (1, -1):
         h = np.asarray(heads[side])
         axis = _unit(h[-1] - h[0])
-        a, b = h[0] - 8.0 * axis, h[-1] + 8.0 * axis
+        # Rods overhang the end screws; their length is kept within 80–150 mm.
+        span = float(np.linalg.norm(h[-1] - h[0]))
+        over = (float(np.clip(span + 16.0, 80.0, 150.0)) - span) / 2
+        a, b = h[0] - over * axis, h[-1] + over * axis
         objects.append(MetalObject("spinal_rod", rod_material, _DENSITY[rod_material],
                                    (_cyl(a, b, 2.75),), tuple((a + b) / 2),
                                    {"diameter_mm": 5.5, "length_mm": float(np.linalg.norm(b - a))}))
