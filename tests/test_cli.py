@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import xinpaint
 from xinpaint.cli import main
 
@@ -184,3 +186,154 @@ def test_evaluate_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
                      "--holes", str(tmp_path / mask)])
         err = capsys.readouterr().err
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+# ------------------------------------------------------- fast and quiet (issue #21)
+
+_NO_TENSORFLOW = """
+import json, sys
+import numpy as np
+from xinpaint.cli import main
+
+folder = sys.argv[1]
+codes = {}
+codes["inpaint"] = main(["inpaint", f"{folder}/frames.npy", "--holes", f"{folder}/holes.npy",
+                         "-o", f"{folder}/out.npy", "-q", "--preview", f"{folder}/preview.png"])
+codes["evaluate"] = main(["evaluate", f"{folder}/frames.npy", f"{folder}/out.npy",
+                          "--holes", f"{folder}/holes.npy", "--json"])
+codes["models"] = main(["models"])
+codes["info"] = main(["info", "--json"])
+print(json.dumps({"codes": codes, "tensorflow": "tensorflow" in sys.modules,
+                  "keras": "keras" in sys.modules}))
+"""
+
+
+def test_commands_without_a_network_import_neither_tensorflow_nor_keras(tmp_path):
+    _files(tmp_path)
+    out = subprocess.run([sys.executable, "-c", _NO_TENSORFLOW, str(tmp_path)],
+                         capture_output=True, text=True, check=True)
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["codes"] == {"inpaint": 0, "evaluate": 0, "models": 0, "info": 0}
+    assert report == {**report, "tensorflow": False, "keras": False}
+
+
+def test_info_finds_gpus_without_tensorflow_unless_asked():
+    out = subprocess.run([str(SCRIPT), "info", "--json"], capture_output=True, text=True,
+                         check=True)
+    info = json.loads(out.stdout)
+    assert info["gpus_seen_by"] == "driver" and out.stderr == ""
+
+
+def test_classical_cli_run_has_empty_stderr(tmp_path):
+    import numpy as np
+
+    frames, holes = _files(tmp_path)
+    out = subprocess.run(
+        [str(SCRIPT), "inpaint", str(tmp_path / "frames.npy"), "--holes",
+         str(tmp_path / "holes.npy"), "-o", str(tmp_path / "out.npy"),
+         "--preview", str(tmp_path / "preview.png")],
+        capture_output=True, text=True,
+    )
+    assert out.returncode == 0 and out.stderr == ""
+    assert out.stdout.startswith("wrote ") and "preview" in out.stdout
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy")[~holes], frames[~holes])
+
+
+@pytest.mark.slow
+def test_network_cli_run_is_quiet_and_verbose_on_request(tmp_path):
+    """A shipped network: TensorFlow's import noise never reaches stderr, unless -v."""
+    _files(tmp_path)
+    base = [str(SCRIPT), "inpaint", str(tmp_path / "frames.npy"), "--holes",
+            str(tmp_path / "holes.npy"), "--model", "pconv2d", "--device", "cpu"]
+    quiet = subprocess.run([*base, "-o", str(tmp_path / "a.npy")], capture_output=True, text=True)
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    loud = subprocess.run([*base, "-o", str(tmp_path / "b.npy"), "-v"], capture_output=True,
+                          text=True)
+    assert loud.returncode == 0
+    import numpy as np
+
+    np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy"))
+
+
+def test_verbose_before_or_after_the_command():
+    from xinpaint.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["-v", "models"]).verbose is True
+    assert parser.parse_args(["models", "--verbose"]).verbose is True
+    assert parser.parse_args(["models"]).verbose is False
+
+
+def test_verbose_lets_python_warnings_through(monkeypatch):
+    import warnings
+
+    def warn(args):
+        warnings.warn("a warning the user asked to see", UserWarning, stacklevel=1)
+        return 0
+
+    monkeypatch.setattr("xinpaint.cli._cmd_models", warn)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["models"]) == 0
+    assert not caught
+    with pytest.warns(UserWarning, match="asked to see"):
+        assert main(["models", "-v"]) == 0
+
+
+def test_preview_is_a_png_of_input_output_and_zoom(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from xinpaint.plotting.preview import PANEL_TITLES
+
+    _, holes = _files(tmp_path)
+    holes[1, 20:30, 30:40] = True  # frame 1 hides the most pixels
+    np.save(tmp_path / "holes.npy", holes.astype(np.uint8))
+    preview = tmp_path / "preview.png"
+    assert main(["inpaint", str(tmp_path / "frames.npy"), "--holes", str(tmp_path / "holes.npy"),
+                 "-o", str(tmp_path / "out.npy"), "-q", "--preview", str(preview)]) == 0
+    assert preview.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(preview) as img:
+        assert img.format == "PNG" and img.size == (1050, 430)  # three 3.5-inch panels, a title
+        picture = np.asarray(img.convert("RGB")).astype(int)
+    # Three panels side by side: each third of the picture holds an image (grey pixels).
+    for third in np.array_split(picture, 3, axis=1):
+        grey = (np.ptp(third, axis=-1) < 8) & (third.mean(axis=-1) < 250)
+        assert grey.mean() > 0.3
+    assert PANEL_TITLES == ("input, holes outlined", "output", "zoom on the largest hole")
+
+
+def test_preview_figure_shows_the_most_hidden_frame_and_its_largest_hole():
+    import numpy as np
+
+    from xinpaint.plotting.panels import hole_box
+    from xinpaint.plotting.preview import PANEL_TITLES, preview_figure
+
+    frames = np.random.default_rng(0).random((4, 64, 80)).astype(np.float32)
+    holes = np.zeros(frames.shape, bool)
+    holes[:, 5:8, 5:9] = True
+    holes[2, 30:50, 40:70] = True  # frame 2: the most hidden pixels, and its largest hole
+    fig = preview_figure(frames, frames, holes)
+    axes = fig.axes
+    assert len(axes) == 3
+    titles = [ax.get_title() for ax in axes]
+    for title, expected in zip(titles, PANEL_TITLES, strict=True):
+        assert title.startswith(expected)
+    assert "frame 2 of 4" in titles[0]
+    rows, cols = hole_box(holes[2], which="largest", margin=8, min_size=32)
+    zoom = axes[2].get_images()[0].get_array()
+    assert zoom.shape == (rows.stop - rows.start, cols.stop - cols.start)
+    np.testing.assert_array_equal(zoom, frames[2][rows, cols])
+    np.testing.assert_array_equal(axes[0].get_images()[0].get_array(), frames[2])
+
+
+def test_bad_preview_is_one_line_and_exit_2(tmp_path, capsys):
+    _files(tmp_path)
+    base = ["inpaint", str(tmp_path / "frames.npy"), "--holes", str(tmp_path / "holes.npy"),
+            "-o", str(tmp_path / "out.npy")]
+    _fails([*base, "--preview", str(tmp_path / "p.jpg")], capsys,
+           "preview: expected a name ending in .png")
+    (tmp_path / "p.png").write_bytes(b"")
+    _fails([*base, "--preview", str(tmp_path / "p.png")], capsys,
+           "preview exists (pass --overwrite to replace it)")
+    assert not (tmp_path / "out.npy").exists()

@@ -137,6 +137,9 @@ def test_executed_chapter_has_banner_hidden_parameters_and_metadata(tiny_book, t
     assert "**smoke** profile" in banner.source and meta["hardware"] in banner.source
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert len(injected) == 1 and "remove-cell" in injected[0].metadata["tags"]
+    params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    assert params.source.splitlines()[-1] == 'profile = "smoke"'  # the injected value
+    assert "injected by the harness" in params.source
     assert json.loads((out / "good.json").read_text())["profile"] == "smoke"
     assert not (tiny_book / "results").exists()  # results went where they were asked to
 
@@ -194,3 +197,90 @@ def test_tiny_book_builds_strictly(tiny_book, tmp_path):
     assert "profile: smoke" in page
     assert "injected-parameters" not in page
     assert (html / "index.html").exists()
+
+
+def _recorded_like(path: Path) -> Path:
+    """A notebook as the harness recorded them before the cleaning rules (issue #21)."""
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('profile = "smoke"')
+    params.metadata["tags"] = ["parameters", "hide-cell"]
+    injected = nbformat.v4.new_code_cell('# Parameters\nprofile = "cpu"\n')
+    injected.metadata["tags"] = ["injected-parameters", "remove-cell"]
+    work = nbformat.v4.new_code_cell("print(folder)")
+    work.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text=(
+            "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+            "I0000 00:00:1795622965.080150   10801 cudart_stub.cc:31] Could not find cuda drivers "
+            "on your machine, GPU will not be used.\n")),
+        nbformat.v4.new_output("stream", name="stderr", text="UserWarning: a real warning\n"),
+        nbformat.v4.new_output("stream", name="stdout",
+                               text="profile cpu: results read from /work/dev/results/cpu\n"),
+        nbformat.v4.new_output("execute_result", data={
+            "text/plain": "PosixPath('/root/.cache/xinpaint/runs/unet-cpu')"}, execution_count=1),
+    ]
+    nb.cells = [nbformat.v4.new_markdown_cell("(chapter-good)=\n# good"), params, injected, work]
+    nb.metadata["papermill"] = {"input_path": "/work/dev/_build/tmp/good-cpu-1/good.input.ipynb",
+                                "output_path": "/work/dev/_build/tmp/good-cpu-1/good.ipynb",
+                                "parameters": {"profile": "cpu"}}
+    nb.metadata["xinpaint"] = {"chapter": "good", "profile": "cpu", "wall_seconds": 1.0,
+                               "hardware": "CPU X", "date": "2026-01-01 00:00 UTC"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def _check_clean(nb) -> None:
+    params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    assert params.source.splitlines()[-1] == 'profile = "cpu"'
+    assert "the chapter's own: profile = \"smoke\"" in params.source
+    assert "hide-cell" in params.metadata["tags"]
+    text = json.dumps(nb)
+    for root in ("/work", "/root", "/home"):
+        assert root not in text
+    assert "InitializeLog" not in text and "cudart_stub" not in text
+    outputs = nb.cells[-1].outputs
+    assert [o.get("text") for o in outputs[:2]] == [
+        "UserWarning: a real warning\n", "profile cpu: results read from results/cpu\n"]
+    assert outputs[2]["data"]["text/plain"] == "PosixPath('~/.cache/xinpaint/runs/unet-cpu')"
+    assert nb.metadata["papermill"]["input_path"] == "good.input.ipynb"
+
+
+def test_clean_notebook_shows_the_profile_run_and_scrubs_paths_and_logs(tmp_path):
+    nb = nbformat.read(_recorded_like(tmp_path / "good.ipynb"), as_version=4)
+    harness.clean_notebook(nb)
+    _check_clean(nb)
+    again = nbformat.from_dict(json.loads(json.dumps(nb)))
+    harness.clean_notebook(again)  # idempotent
+    assert json.dumps(again) == json.dumps(nb)
+
+
+def test_stage_cleans_notebooks_recorded_before_the_rules(tiny_book, tmp_path):
+    notebooks = {"good": _recorded_like(tmp_path / "nb" / "good.ipynb"),
+                 "bad": _fake_notebook(tmp_path / "nb" / "bad.ipynb", "bad", "smoke")}
+    stage = harness.stage_book(notebooks, tmp_path / "stage", root=tiny_book)
+    for path in (stage / "book" / "good.ipynb", stage / "notebooks" / "good.ipynb"):
+        _check_clean(nbformat.read(path, as_version=4))
+
+
+def test_recorded_book_pages_are_clean_once_staged():
+    """The recorded notebooks, as staged: the profile they ran with, no paths, no TF noise."""
+    recorded = sorted((harness.ROOT / "results").glob("*/*.ipynb"))
+    if not recorded:
+        pytest.skip("no recorded notebook in results/")
+    for path in recorded:
+        nb = nbformat.read(path, as_version=4)
+        harness.clean_notebook(nb)
+        text = json.dumps(nb)
+        for root in ("/work/", "/root/", "/home/"):
+            assert root not in text, (path.name, root)
+        assert "InitializeLog" not in text and "cudart_stub" not in text, path.name
+        params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        assert params.source.splitlines()[-1] == f'profile = "{path.parent.name}"', path.name
+
+
+def test_scrub_text_keeps_urls_and_system_paths():
+    assert harness.scrub_text("https://doi.org/10.1007/978-3-030-01252-6_6") == (
+        "https://doi.org/10.1007/978-3-030-01252-6_6")
+    assert harness.scrub_text("to /dev/null") == "to /dev/null"
+    assert harness.scrub_text("/work/main/xinpaint/io.py:12") == "xinpaint/io.py:12"
+    assert harness.scrub_text("/tmp/pytest-of-root/pytest-3/x/out.npy") == "…/x/out.npy"

@@ -191,3 +191,33 @@ def test_inpaint_with_a_2d_t_model(centre):
     np.testing.assert_allclose(out[holes], np.rint(lo + 0.5 * (float(hi) - lo)), atol=1)
     with pytest.raises(ValueError, match=r"A 2D\+T model needs a sequence"):
         inpaint(frames[0], holes[0], model=_window_model(4, centre=centre))
+
+
+def test_classical_inpaint_imports_no_tensorflow():
+    """``import xinpaint`` and a classical inpaint never start TensorFlow or Keras."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, numpy as np, xinpaint\n"
+        "frames = np.random.default_rng(0).random((3, 32, 32)).astype(np.float32)\n"
+        "holes = np.zeros(frames.shape, bool); holes[:, 10:14, 8:20] = True\n"
+        "for model in ('biharmonic', 'linear', 'temporal'):\n"
+        "    xinpaint.inpaint(frames, holes, model=model)\n"
+        "xinpaint.inpaint(frames[0], holes[0], model='telea')\n"
+        "xinpaint.inference.shipped_models()\n"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["False", "False"]
+    assert out.stderr == ""
+
+
+def test_progress_frame_by_frame_gives_the_same_result(capsys):
+    frames = _smooth((3, 40, 40), np.uint16, 60000)
+    holes = _holes(frames.shape)
+    quiet = inpaint(frames, holes, model="biharmonic")
+    shown = inpaint(frames, holes, model="biharmonic", progress=True)
+    np.testing.assert_array_equal(quiet, shown)
+    assert "3/3" in capsys.readouterr().err  # tqdm's bar over the frames

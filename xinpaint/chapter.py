@@ -8,13 +8,26 @@ deterministic and quiet, sets the figure style and returns the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
 from pathlib import Path
 
 from xinpaint.profiles import Profile, get_profile
 
-__all__ = ["SEED", "recorded_dir", "results_dir", "run_dir", "setup", "write_json"]
+__all__ = [
+    "SEED",
+    "native_stderr_silenced",
+    "quiet_tensorflow",
+    "recorded_dir",
+    "results_dir",
+    "run_dir",
+    "setup",
+    "shown_path",
+    "verbose",
+    "write_json",
+]
 
 #: The one seed of the study: the same seed gives the same data and the same smoke results.
 SEED = 20210204
@@ -30,30 +43,78 @@ CMAP_SIGNED_ERROR = "RdBu_r"
 CMAP_ERROR = "cividis"
 
 
+#: Set to ``1`` (``xinpaint -v``) to see TensorFlow's, absl's and oneDNN's own messages.
+VERBOSE_ENV = "XINPAINT_VERBOSE"
+
+
+def verbose() -> bool:
+    """True when ``$XINPAINT_VERBOSE`` asks for the libraries' own log lines (``xinpaint -v``)."""
+    return os.environ.get(VERBOSE_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Send what C and C++ code writes to file descriptor 2 to ``/dev/null``, for a while.
+
+    TensorFlow, absl, XLA and oneDNN write their log lines straight to descriptor 2,
+    past Python. Inside this context they are discarded, while Python's
+    ``sys.stderr`` keeps writing where it wrote before: when it was descriptor 2
+    itself (a terminal, a pipe), it is pointed at a duplicate of the original
+    descriptor, so error messages, warnings, tracebacks and progress bars still show.
+    With ``$XINPAINT_VERBOSE`` set (:func:`verbose`) nothing is redirected.
+
+    Examples
+    --------
+    >>> with native_stderr_silenced():
+    ...     pass
+    """
+    if verbose():
+        yield
+        return
+    try:
+        python_on_fd2 = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):  # pytest's capture, a notebook's stream
+        python_on_fd2 = False
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    previous = sys.stderr
+    if python_on_fd2:
+        sys.stderr = open(saved, "w", buffering=1, encoding=previous.encoding,
+                          errors=previous.errors, closefd=False)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stderr = previous
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def quiet_tensorflow() -> None:
     """Keep TensorFlow's C++ and Python log noise out of notebooks, pages and the CLI.
 
-    TensorFlow's CUDA build prints "Could not find cuda drivers" from C++ while it is
-    imported, whatever ``TF_CPP_MIN_LOG_LEVEL`` says; the import therefore runs with
-    the process's standard error sent to ``/dev/null`` (Python exceptions still
-    propagate normally).
+    TensorFlow's CUDA build prints "Could not find cuda drivers" (and absl's
+    "All log messages before absl::InitializeLog()") from C++ while it is imported,
+    whatever ``TF_CPP_MIN_LOG_LEVEL`` says; the import therefore runs inside
+    :func:`native_stderr_silenced` (Python exceptions still propagate normally).
+    ``TF_CPP_MIN_LOG_LEVEL=3`` and ``TF_ENABLE_ONEDNN_OPTS=0`` are set unless the
+    environment sets them. Keras is imported too (under another ``KERAS_BACKEND``,
+    TensorFlow is not). With ``$XINPAINT_VERBOSE`` set (``xinpaint -v``) this does
+    nothing: every line shows.
     """
+    if verbose():
+        return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     import logging
-    import sys
 
-    if "tensorflow" not in sys.modules:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, 2)
+    with native_stderr_silenced():
+        if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
             import tensorflow  # noqa: F401
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            os.close(devnull)
+        import keras  # noqa: F401
 
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     try:
@@ -150,6 +211,26 @@ def run_dir(chapter: str, profile: str | Profile) -> Path:
     path = root / f"{chapter}-{name}"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def shown_path(path: str | os.PathLike) -> str:
+    """``path`` as a page may print it: relative, never an absolute path of this machine.
+
+    Relative to the repository (the folder holding the package) where it lies inside
+    it, else to the current folder, else only its last two parts.
+
+    Examples
+    --------
+    >>> shown_path(Path(__file__).resolve().parent.parent / "results" / "cpu")
+    'results/cpu'
+    """
+    path = Path(path).resolve()
+    for base in (Path(__file__).resolve().parent.parent, Path.cwd().resolve()):
+        try:
+            return path.relative_to(base).as_posix() or "."
+        except ValueError:
+            continue
+    return Path(*path.parts[-2:]).as_posix()
 
 
 def write_json(path: str | os.PathLike, payload: dict) -> Path:

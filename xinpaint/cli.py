@@ -4,12 +4,15 @@ Sub-commands
 ------------
 ``xinpaint --version``
     The package version.
-``xinpaint info``
-    Versions of the main dependencies, the visible devices, and the profile that
-    ``make reproduce`` would choose on this machine.
-``xinpaint inpaint INPUT (--holes MASK | --metal-threshold T) [--model M] -o OUTPUT``
+``xinpaint info [--tensorflow]``
+    Versions of the main dependencies, the GPUs (from the NVIDIA driver; with
+    ``--tensorflow``, those TensorFlow sees), and the profile that ``make reproduce``
+    would choose on this machine.
+``xinpaint inpaint INPUT (--holes MASK | --metal-threshold T) [--model M] -o OUTPUT [--preview PNG]``
     Inpaint an image or a sequence (TIFF, PNG, NPY, DICOM, NIfTI), keeping its dtype,
-    value range and metadata; visible pixels are never changed.
+    value range and metadata; visible pixels are never changed. ``--preview`` writes
+    one picture: the input with its holes outlined, the output and a zoom on the
+    largest hole (for a sequence, of the frame with the most hidden pixels).
 ``xinpaint models``
     The classical methods and the trained models shipped with the package.
 ``xinpaint simulate -o FRAMES [--holes-output HOLES] [--frames N] [--size S] ...``
@@ -20,12 +23,20 @@ Sub-commands
 Bad input (an unreadable file, shapes that differ, an empty mask or one that hides a
 whole frame, an unknown model, an existing output without ``--overwrite``) ends with
 exit code 2 and one line on standard error; nothing is written.
+
+Quiet and fast by default: only a command that runs a network imports TensorFlow, and
+the log lines that TensorFlow, absl, XLA and oneDNN write to standard error are
+discarded, as are Python warnings; ``-v``/``--verbose`` (before or after the command)
+shows them all. Progress bars (tqdm) show on sequences and tiled runs only when
+standard error is a terminal; ``-q`` turns them off too.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 
 from xinpaint._version import __version__
@@ -38,19 +49,18 @@ class UsageError(Exception):
 
 
 def _cmd_info(args) -> int:
-    from xinpaint.chapter import quiet_tensorflow
+    from xinpaint.system import cpu_model, driver_gpus, package_versions, visible_gpus
 
-    quiet_tensorflow()
-    from xinpaint.profiles import default_profile
-    from xinpaint.system import cpu_model, package_versions, visible_gpus
-
-    gpus = visible_gpus()
+    # TensorFlow takes seconds to import: the driver answers unless TensorFlow is asked.
+    seen_by = "tensorflow" if args.tensorflow else "driver"
+    gpus = visible_gpus() if args.tensorflow else driver_gpus()
     info = {
         "xinpaint": __version__,
         "versions": package_versions(),
         "cpu": cpu_model(),
         "gpus": gpus,
-        "profile": default_profile(),
+        "gpus_seen_by": seen_by,
+        "profile": "gpu" if gpus else "cpu",  # profiles.default_profile() without the import
     }
     if args.json:
         print(json.dumps(info, indent=2))
@@ -60,8 +70,10 @@ def _cmd_info(args) -> int:
     for name, version in info["versions"].items():
         print(f"  {name:<24} {version or 'not installed'}")
     print(f"cpu:     {info['cpu']}")
-    print(f"gpus:    {', '.join(gpus) if gpus else 'none visible to TensorFlow'}")
-    print(f"profile: {info['profile']} (what `make reproduce` would use here)")
+    where = "TensorFlow" if args.tensorflow else "the NVIDIA driver"
+    print(f"gpus:    {', '.join(gpus) if gpus else 'none'} (seen by {where})")
+    caveat = "" if args.tensorflow or not gpus else "; if TensorFlow sees them: --tensorflow checks"
+    print(f"profile: {info['profile']} (what `make reproduce` would use here{caveat})")
     return 0
 
 
@@ -102,14 +114,26 @@ def segment_metal(frames, threshold: float, *, below: bool = False, dilate: int 
     return holes
 
 
-def _cmd_inpaint(args) -> int:
-    import warnings
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
 
+
+def _cmd_inpaint(args) -> int:
     import numpy as np
 
     from xinpaint.io import write_image
 
     output = _writable(args.output, args.overwrite, "output")
+    preview = None
+    if args.preview:
+        if not args.preview.lower().endswith(".png"):
+            raise UsageError(f"preview: expected a name ending in .png; received {args.preview}")
+        preview = _writable(args.preview, args.overwrite, "preview")
+        if preview.resolve() == output.resolve():
+            raise UsageError(f"preview: the preview and the output are one file: {preview}")
     image = _read(args.input, "input")
     frames = image.data
     if args.holes:
@@ -124,25 +148,29 @@ def _cmd_inpaint(args) -> int:
     if full.size:
         raise UsageError(f"holes: the mask hides every pixel of frame {int(full[0])}")
     if args.device == "cpu":
-        import os
-
         os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
-    from xinpaint.chapter import quiet_tensorflow
     from xinpaint.inference import inpaint
 
-    if args.model not in _classical():
+    if args.model not in _classical():  # a network: TensorFlow, imported quietly
+        from xinpaint.chapter import quiet_tensorflow
+
         quiet_tensorflow()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = inpaint(frames, holes, model=args.model, tile=args.tile,
-                             value_range=args.value_range, progress=frames.ndim == 3 and not args.quiet)
+        result = inpaint(frames, holes, model=args.model, tile=args.tile,
+                         value_range=args.value_range,
+                         progress=not args.quiet and _stderr_is_terminal())
     except ValueError as err:
         raise UsageError(str(err)) from None
+    if preview is not None:
+        from xinpaint.plotting.preview import save_preview
+
+        save_preview(preview, frames, result, holes,
+                     title=f"{image.path.name} → {output.name} ({args.model})")
     write_image(output, result, like=image, overwrite=args.overwrite)
     if not args.quiet:
+        also = f"; preview {preview}" if preview is not None else ""
         print(f"wrote {output} ({result.shape}, {result.dtype}, {int(holes.sum())} pixels "
-              f"inpainted with {args.model})")
+              f"inpainted with {args.model}){also}")
     return 0
 
 
@@ -257,13 +285,24 @@ def build_parser() -> argparse.ArgumentParser:
         description="Inpainting of metal in X-ray image sequences.",
     )
     parser.add_argument("--version", action="version", version=f"xinpaint {__version__}")
+    verbose_help = "show TensorFlow's, absl's and oneDNN's log lines and Python warnings"
+    parser.add_argument("-v", "--verbose", action="store_true", help=verbose_help)
+    # Every command takes -v as well; SUPPRESS keeps a -v given before the command.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help=verbose_help)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("info", help="versions, visible devices, the profile chosen here")
+    def add_command(name, **kwargs):  # a new command: add_command(...), set_defaults(func=...)
+        return sub.add_parser(name, parents=[common], **kwargs)
+
+    p = add_command("info", help="versions, visible devices, the profile chosen here")
     p.add_argument("--json", action="store_true", help="print as JSON")
+    p.add_argument("--tensorflow", action="store_true",
+                   help="ask TensorFlow which GPUs it sees (imports it: seconds)")
     p.set_defaults(func=_cmd_info)
 
-    p = sub.add_parser("inpaint", help="inpaint an image or a sequence file")
+    p = add_command("inpaint", help="inpaint an image or a sequence file")
     p.add_argument("input", help="TIFF, PNG, NPY, DICOM or NIfTI image or sequence")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--holes", help="mask file of the same shape, non-zero where metal hides")
@@ -276,7 +315,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="biharmonic",
                    help="classical method, shipped model name or .keras file (see `xinpaint models`)")
     p.add_argument("-o", "--output", required=True, help="output file; its suffix sets the format")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    p.add_argument("--preview", metavar="PNG",
+                   help="also write a PNG: the input with its holes outlined, the output and a "
+                        "zoom on the largest hole (of the frame with the most hidden pixels)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--device", choices=("cpu", "gpu"), default="gpu",
                    help="cpu hides the GPUs; gpu uses one where TensorFlow sees it")
     p.add_argument("--tile", type=int, default=256, help="tile size for models (default 256)")
@@ -286,10 +328,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=_cmd_inpaint)
 
-    p = sub.add_parser("models", help="list the classical methods and the shipped models")
+    p = add_command("models", help="list the classical methods and the shipped models")
     p.set_defaults(func=_cmd_models)
 
-    p = sub.add_parser("simulate", help="write a simulated sequence of the example CT and its holes")
+    p = add_command("simulate", help="write a simulated sequence of the example CT and its holes")
     p.add_argument("-o", "--output", required=True, help="frames file (TIFF, NPY or NIfTI)")
     p.add_argument("--holes-output", help="holes file (default: OUTPUT with -holes before the suffix)")
     p.add_argument("--frames", type=int, default=16, help="frames in the sequence (default 16)")
@@ -304,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no summary")
     p.set_defaults(func=_cmd_simulate)
 
-    p = sub.add_parser("evaluate", help="score inpainted files against the truth in the holes")
+    p = add_command("evaluate", help="score inpainted files against the truth in the holes")
     p.add_argument("truth", help="the ground-truth image or sequence")
     p.add_argument("outputs", nargs="+", help="inpainted files of the same shape")
     p.add_argument("--holes", required=True, help="mask file, non-zero where metal hides")
@@ -326,11 +368,38 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    with contextlib.ExitStack() as stack:
+        if args.verbose:
+            from xinpaint.chapter import VERBOSE_ENV
+
+            stack.enter_context(_environ(VERBOSE_ENV, "1"))
+        else:
+            import warnings
+
+            from xinpaint.chapter import native_stderr_silenced
+
+            stack.enter_context(native_stderr_silenced())
+            stack.enter_context(warnings.catch_warnings())
+            warnings.simplefilter("ignore")
+        try:
+            return int(args.func(args) or 0)
+        except UsageError as err:
+            print(f"xinpaint: error: {err}", file=sys.stderr)
+            return 2
+
+
+@contextlib.contextmanager
+def _environ(name: str, value: str):
+    """``os.environ[name] = value`` for a while (``main`` may run inside a test's process)."""
+    saved = os.environ.get(name)
+    os.environ[name] = value
     try:
-        return int(args.func(args) or 0)
-    except UsageError as err:
-        print(f"xinpaint: error: {err}", file=sys.stderr)
-        return 2
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = saved
 
 
 if __name__ == "__main__":  # pragma: no cover

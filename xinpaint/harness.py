@@ -16,7 +16,13 @@ Rules the harness keeps:
   book build, because a ``.md`` and an ``.ipynb`` of one name in one tree is a
   Sphinx warning, hence an error under ``-W``.
 * Every chapter page gets a banner: profile, date, hardware, wall time. The
-  injected-parameters cell is removed from the HTML.
+  injected-parameters cell is removed from the HTML, and the (folded) parameters
+  cell shows what papermill injected, i.e. the profile the page ran with, not the
+  chapter's default ``"smoke"``.
+* No page shows an absolute path of the machine that recorded it, nor the log lines
+  that TensorFlow, absl, XLA and oneDNN write to standard error: both are scrubbed
+  when a notebook is recorded and again when it is staged, so that notebooks
+  recorded before these rules render the same way.
 
 Command line (used by the Makefile)::
 
@@ -32,6 +38,7 @@ import argparse
 import datetime as _dt
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -44,8 +51,10 @@ __all__ = [
     "ChapterFailed",
     "book_chapters",
     "build_book",
+    "clean_notebook",
     "execute_chapter",
     "find_recording",
+    "scrub_text",
     "stage_book",
 ]
 
@@ -251,6 +260,136 @@ def _decorate(nb, meta: dict) -> None:
     nb.metadata["xinpaint"] = meta
 
 
+#: Lines that TensorFlow, absl, XLA and oneDNN print on standard error (native code, past
+#: Python's warnings filters): kept out of the pages.
+NATIVE_LOG_LINE = re.compile(
+    r"^(?:WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w./-]+:\d+\] .*"  # absl: I0000 00:00:17.9 1 f.cc:31] ...
+    r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] [\w./-]+:\d+\] .*"  # older TensorFlow
+    r"|To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags\."
+    r"|.*oneDNN custom operations are on.*)$"
+)
+
+#: An absolute POSIX path of two parts or more (not the tail of a URL or of a relative path).
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~-])/(?:[\w.@+-]+/)+[\w.@+-]*")
+
+#: Folders of the repository: a path through one of them is shown from there on.
+_REPO_FOLDERS = ("results", "_build", "book", "benchmarks", "tests", "xinpaint")
+
+
+def _relative_path(match: re.Match) -> str:
+    path = match.group(0)
+    parts = path.strip("/").split("/")
+    if "site-packages" in parts:
+        return "/".join(parts[parts.index("site-packages"):])
+    for i, part in enumerate(parts):
+        if part.startswith("."):  # ~/.cache/xinpaint/...: not the repository
+            break
+        if part in _REPO_FOLDERS and i > 0:
+            return "/".join(parts[i:])
+    if parts[0] == "root" and len(parts) > 1:
+        return "~/" + "/".join(parts[1:])
+    if parts[0] == "home" and len(parts) > 2:
+        return "~/" + "/".join(parts[2:])
+    if parts[0] in ("tmp", "work", "var", "mnt", "scratch") and len(parts) > 2:
+        return "…/" + "/".join(parts[-2:])
+    return path
+
+
+def scrub_text(text: str) -> str:
+    """``text`` without absolute paths of this machine (made relative, see below).
+
+    A path through a folder of the repository (``results``, ``_build``, ``book``,
+    ...) is shown from that folder; one into ``site-packages`` from there; one in a
+    home folder from ``~``; one in ``/tmp``, ``/work`` and the like by its last two
+    parts. System paths (``/dev/null``, ``/usr/...``) are left as they are.
+
+    Examples
+    --------
+    >>> scrub_text("results read from /work/dev/results/cpu")
+    'results read from results/cpu'
+    >>> scrub_text("see https://doi.org/10.1007/978-3-030 and ~/.cache/x")
+    'see https://doi.org/10.1007/978-3-030 and ~/.cache/x'
+    """
+    return _ABSOLUTE_PATH.sub(_relative_path, text)
+
+
+def _scrub_value(value):
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, list):
+        return [_scrub_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub_value(v) for k, v in value.items()}
+    return value
+
+
+def _drop_native_logs(text: str) -> str:
+    return "".join(line for line in text.splitlines(keepends=True)
+                   if not NATIVE_LOG_LINE.match(line.rstrip("\n")))
+
+
+def _show_parameters_run(nb) -> None:
+    """Make the ``parameters`` cell show what papermill injected (the profile the page ran with).
+
+    The chapter's own line (``profile = "smoke"``) is kept in a comment and in the
+    cell's metadata; the injected-parameters cell stays removed from the HTML.
+    Idempotent.
+    """
+    injected = next((c for c in nb.cells
+                     if "injected-parameters" in c.metadata.get("tags", [])), None)
+    if injected is not None:
+        lines = [line for line in injected.source.splitlines()
+                 if line.strip() and not line.lstrip().startswith("#")]
+    else:
+        parameters = nb.metadata.get("papermill", {}).get("parameters") or {}
+        lines = [f"{name} = {json.dumps(value)}" for name, value in parameters.items()]
+    if not lines:
+        return
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "parameters" not in cell.metadata.get("tags", []):
+            continue
+        store = cell.metadata.setdefault("xinpaint", {})
+        if "chapter_source" in store:
+            return
+        original = cell.source.strip()
+        store["chapter_source"] = original
+        own = "; ".join(line.strip() for line in original.splitlines() if line.strip())
+        cell.source = ("# The parameters this page ran with (injected by the harness; the "
+                       f"chapter's own: {own})\n" + "\n".join(lines))
+        return
+
+
+def clean_notebook(nb) -> None:
+    """What every recorded or staged notebook gets before a reader sees it.
+
+    The parameters cell shows the injected profile (:func:`_show_parameters_run`);
+    TensorFlow's, absl's and oneDNN's lines are dropped from standard-error outputs
+    (:data:`NATIVE_LOG_LINE`); absolute paths are made relative (:func:`scrub_text`)
+    in every output and in papermill's metadata. Works in place, idempotent.
+    """
+    _show_parameters_run(nb)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        outputs = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                output["text"] = _drop_native_logs(output.get("text", ""))
+                if not output["text"]:
+                    continue
+            for key in ("text", "data", "traceback", "evalue"):
+                if key in output:
+                    output[key] = _scrub_value(output[key])
+            outputs.append(output)
+        cell["outputs"] = outputs
+    papermill = nb.metadata.get("papermill")
+    if papermill:
+        for key in ("input_path", "output_path"):
+            if papermill.get(key):
+                papermill[key] = Path(papermill[key]).name
+
+
 def execute_chapter(
     chapter: str,
     profile: str,
@@ -348,6 +487,7 @@ def execute_chapter(
 
     nb = nbformat.read(notebook_out, as_version=4)
     _decorate(nb, _run_metadata(chapter, profile, wall, smoke_fallback))
+    clean_notebook(nb)
     nbformat.write(nb, notebook_out)
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -431,6 +571,8 @@ def stage_book(notebooks: dict[str, Path], stage: Path, *, root: Path = ROOT) ->
     chapters' ``.md`` sources are copied under ``sources/`` (outside the TOC) so
     that each page can offer them for download beside the executed notebook.
     """
+    import nbformat
+
     root, stage = Path(root), Path(stage)
     if stage.exists():
         shutil.rmtree(stage)
@@ -448,8 +590,11 @@ def stage_book(notebooks: dict[str, Path], stage: Path, *, root: Path = ROOT) ->
         dst.parent.mkdir(parents=True, exist_ok=True)
         name = Path(entry).name
         if name in notebooks:
-            shutil.copy2(notebooks[name], dst.with_suffix(".ipynb"))
-            shutil.copy2(notebooks[name], stage / "notebooks" / f"{name}.ipynb")
+            # Recordings made before the current rules are cleaned here too.
+            nb = nbformat.read(notebooks[name], as_version=4)
+            clean_notebook(nb)
+            nbformat.write(nb, dst.with_suffix(".ipynb"))
+            nbformat.write(nb, stage / "notebooks" / f"{name}.ipynb")
             shutil.copy2(src, stage / "sources" / f"{name}.md")
         elif name == "status":
             dst.write_text(status_markdown(notebooks), encoding="utf-8")

@@ -24,9 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from xinpaint.data.patches import blend_weights, patch_positions
-
 __all__ = ["WEIGHTS_DIR", "inpaint", "load_model", "predict_sequence", "shipped_models"]
+
+#: Classical methods that see the whole sequence at once (the others work frame by frame).
+_WHOLE_SEQUENCE_METHODS = ("temporal", "spatiotemporal")
 
 #: Folder of the models shipped with the package: ``<name>.keras`` and its card ``<name>.json``.
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -146,6 +147,8 @@ def _predict_tiles(predict, unit, valid, *, fill=None, tile, overlap, multiple, 
     weight = np.zeros(unit_p.shape[-2:], np.float32)
     # An image smaller than a tile is one tile: the overlap cannot exceed half of it.
     step = (th - min(overlap, th // 2), tw - min(overlap, tw // 2))
+    from xinpaint.data.patches import blend_weights, patch_positions  # not on the classical path
+
     boxes = patch_positions(unit_p.shape[-2:], (th, tw), step)
     blend = blend_weights((th, tw), margin=overlap).astype(np.float32)
     for y, x in _progress(boxes, progress, "tiles"):
@@ -221,7 +224,10 @@ def inpaint(
         integrals divided by 10 (:data:`xinpaint.data.projection.LINE_INTEGRAL_SCALE`),
         so ``value_range=(0, 10)`` gives them line integrals on their training scale.
     progress : bool, optional
-        Show a progress bar over the tiles.
+        Show a progress bar (tqdm) over the frames of a sequence (classical methods
+        that work frame by frame), the tiles (2D models) or the windows (2D+T models).
+        A classical method or the import of this module never imports TensorFlow; a
+        network does.
 
     Returns
     -------
@@ -246,7 +252,6 @@ def inpaint(
     """
     from xinpaint.baselines import METHODS
     from xinpaint.baselines import inpaint as classical
-    from xinpaint.models import spatial_multiple
 
     frames, holes = _validate(frames, holes)
     for name, value in (("tile", tile), ("batch_size", batch_size)):
@@ -268,8 +273,15 @@ def inpaint(
         return frames.copy()
     unit, lo, scale = _to_unit(frames, holes, value_range)
     if isinstance(model, str) and model in METHODS:
-        filled = classical(unit, holes, method=model).astype(np.float32)
+        if unit.ndim == 3 and progress and model not in _WHOLE_SEQUENCE_METHODS:
+            filled = np.empty(unit.shape, np.float32)  # frame by frame, with a progress bar
+            for t in _progress(range(len(unit)), True, "frames"):
+                filled[t] = classical(unit[t], holes[t], method=model)
+        else:
+            filled = classical(unit, holes, method=model).astype(np.float32)
     else:
+        from xinpaint.models import spatial_multiple  # TensorFlow only where a network runs
+
         net = load_model(model)
         rank = len(net.inputs[0].shape) - 2  # 2 for (B, H, W, 1), 3 for (B, T, H, W, 1)
         channels = net.inputs[0].shape[-1]
@@ -369,6 +381,8 @@ def predict_sequence(model, frames, valid, *, fill=None, tile: int = 256, overla
         return predict_sequence(model, padded[0], padded[1],
                                 fill=padded[2] if fill is not None else None, tile=tile,
                                 overlap=overlap, batch_size=batch_size, progress=progress)[:count]
+    from xinpaint.data.patches import blend_weights, patch_positions
+
     starts = [t for (t,) in patch_positions((count,), (length,), (max(1, length // 2),))]
     blend_t = blend_weights((length,)).astype(np.float32)[:, None, None]
     out = np.zeros(frames.shape, np.float32)

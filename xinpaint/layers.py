@@ -30,8 +30,12 @@ from __future__ import annotations
 import math
 import numbers
 
-import keras
-from keras import ops
+from xinpaint.chapter import quiet_tensorflow
+
+quiet_tensorflow()  # TensorFlow's import noise off before Keras loads it (`xinpaint -v` shows it)
+
+import keras  # noqa: E402
+from keras import ops  # noqa: E402
 
 __all__ = ["BasePConv", "CentreFrame", "Composite", "PConv2D", "PConv3D", "RepeatChannels", "ValidStandardise",
            "composite"]

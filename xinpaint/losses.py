@@ -52,11 +52,15 @@ from __future__ import annotations
 
 import numbers
 
-import keras
-import numpy as np
-from keras import ops
+from xinpaint.chapter import quiet_tensorflow
 
-from xinpaint.layers import composite
+quiet_tensorflow()  # TensorFlow's import noise off before Keras loads it (`xinpaint -v` shows it)
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from keras import ops  # noqa: E402
+
+from xinpaint.layers import composite  # noqa: E402
 
 __all__ = [
     "InpaintingLoss",

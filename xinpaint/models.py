@@ -41,9 +41,13 @@ from __future__ import annotations
 
 import numbers
 
-import keras
+from xinpaint.chapter import quiet_tensorflow
 
-from xinpaint.layers import CentreFrame, Composite, PConv2D, PConv3D, ValidStandardise
+quiet_tensorflow()  # TensorFlow's import noise off before Keras loads it (`xinpaint -v` shows it)
+
+import keras  # noqa: E402
+
+from xinpaint.layers import CentreFrame, Composite, PConv2D, PConv3D, ValidStandardise  # noqa: E402
 
 #: The classical fill that hybrid models (``residual=True`` with a fill channel) receive as
 #: image channel 0, in training and at inference (:func:`xinpaint.inpaint`).

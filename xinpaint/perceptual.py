@@ -42,9 +42,13 @@ import time
 import warnings
 from pathlib import Path
 
-import keras
-import numpy as np
-from keras import ops
+from xinpaint.chapter import quiet_tensorflow
+
+quiet_tensorflow()  # TensorFlow's import noise off before Keras loads it (`xinpaint -v` shows it)
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from keras import ops  # noqa: E402
 
 __all__ = [
     "IMAGENET_BGR_MEAN",

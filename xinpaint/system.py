@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
+import subprocess
 from functools import lru_cache
 from importlib import metadata
+from pathlib import Path
 
-__all__ = ["cpu_model", "hardware_description", "package_versions", "visible_gpus"]
+__all__ = ["cpu_model", "driver_gpus", "hardware_description", "package_versions", "visible_gpus"]
 
 _PACKAGES = (
     "xinpaint",
@@ -53,8 +56,46 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def driver_gpus() -> list[str]:
+    """Names of the NVIDIA GPUs the driver reports, without importing TensorFlow.
+
+    Read from ``/proc/driver/nvidia/gpus/*/information`` where the driver exposes it,
+    else from ``nvidia-smi -L``; empty where there is no NVIDIA driver. TensorFlow
+    may still not use them (a CPU-only build, ``CUDA_VISIBLE_DEVICES``):
+    :func:`visible_gpus` asks TensorFlow itself.
+    """
+    names = []
+    for info in sorted(Path("/proc/driver/nvidia/gpus").glob("*/information")):
+        try:
+            for line in info.read_text(encoding="utf-8", errors="replace").splitlines():
+                if line.startswith("Model:"):
+                    names.append(line.split(":", 1)[1].strip())
+        except OSError:
+            continue
+    if names:
+        return names
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return []
+    try:
+        out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=20, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    for line in out.stdout.splitlines():  # "GPU 0: NVIDIA H200 (UUID: GPU-...)"
+        if line.startswith("GPU ") and ":" in line:
+            names.append(line.split(":", 1)[1].split("(UUID")[0].strip())
+    return names
+
+
 def visible_gpus() -> list[str]:
-    """Names of the GPUs TensorFlow can see (empty on a CPU-only machine)."""
+    """Names of the GPUs TensorFlow can see (empty on a CPU-only machine).
+
+    Imports TensorFlow (quietly, see :func:`xinpaint.chapter.quiet_tensorflow`);
+    :func:`driver_gpus` answers without it.
+    """
+    from xinpaint.chapter import quiet_tensorflow
+
+    quiet_tensorflow()
     import tensorflow as tf
 
     names = []
