@@ -32,6 +32,7 @@ moves them into RTK's frame (see :func:`to_rtk`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -62,7 +63,7 @@ def _cyl(a, b, radius, sign=1) -> Part:
 
 
 def _polyline(points, radius) -> tuple:
-    return tuple(_cyl(p, q, radius) for p, q in zip(points[:-1], points[1:], strict=True)
+    return tuple(_cyl(p, q, radius) for p, q in pairwise(points)
                  if np.linalg.norm(np.asarray(q) - np.asarray(p)) > 1e-6)
 
 

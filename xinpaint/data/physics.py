@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -268,7 +269,7 @@ def bin_spectrum(spectrum: Spectrum, n_bins: int) -> Spectrum:
     cum = np.concatenate([[0.0], np.cumsum(spectrum.weights)])
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     energies, weights = [], []
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in pairwise(edges):
         share = np.clip(np.minimum(cum[1:], hi) - np.maximum(cum[:-1], lo), 0.0, None)
         weights.append(share.sum())
         energies.append(np.sum(share * spectrum.energies) / share.sum())

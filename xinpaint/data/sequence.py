@@ -29,7 +29,13 @@ from xinpaint.data.catalogue import Anatomy, sample_metal, to_rtk
 from xinpaint.data.ct import CTVolume
 from xinpaint.data.geometry import CArmGeometry
 from xinpaint.data.metal import MetalObject, trace_metal
-from xinpaint.data.projection import LINE_INTEGRAL_SCALE, MU_WATER, forward_project, hu_to_mu, volume_image
+from xinpaint.data.projection import (
+    LINE_INTEGRAL_SCALE,
+    MU_WATER,
+    forward_project,
+    hu_to_mu,
+    volume_image,
+)
 
 __all__ = ["HOLE_ATTENUATION", "METAL_CONTRAST", "PHYSICS", "XraySequence", "simulate_sequence"]
 
@@ -322,7 +328,7 @@ def simulate_sequence(
     groups = tuple(sorted(set(label_groups or ()) | ({"ribs"} if ct.labels is not None else set())))
     factor = _factor(ct, geometry)
     materials, masks, body, labels, spacing = _downsampled(ct, factor, groups, kind)
-    nx, ny, nz = body.shape
+    nz = body.shape[2]
     k0, k1 = 0, nz
     if z_range is not None:  # keep slices [k0, k1): their anatomy only
         k0 = round(lo * nz)

@@ -9,10 +9,11 @@ from xinpaint.chapter import CMAP_IMAGE
 __all__ = ["animate_sequence", "frame_strip"]
 
 
-def frame_strip(sequence, *, frames: int = 6, ribs: bool = False, axes=None):
+def frame_strip(sequence, *, frames: int = 6, ribs: bool = False, axes=None, image: str = "observed"):
     """Evenly spaced frames of a sequence with the holes outlined in red (ribs in cyan).
 
-    Returns the matplotlib figure.
+    ``image`` names the array shown: ``"observed"`` (what the detector gives, the
+    default) or ``"target"`` (metal-free, noise-free). Returns the matplotlib figure.
     """
     import matplotlib.pyplot as plt
 
@@ -22,7 +23,7 @@ def frame_strip(sequence, *, frames: int = 6, ribs: bool = False, axes=None):
         axes = axes[0]
     fig = axes[0].figure
     for ax, t in zip(axes, picks, strict=False):
-        ax.imshow(sequence.frames[t], cmap=CMAP_IMAGE, vmin=0, vmax=1)
+        ax.imshow(getattr(sequence, image, sequence.frames)[t], cmap=CMAP_IMAGE, vmin=0, vmax=1)
         ax.contour(sequence.holes[t], levels=[0.5], colors="#d62728", linewidths=0.8)
         if ribs:
             ax.contour(sequence.ribs[t], levels=[0.5], colors="#17becf", linewidths=0.4)
@@ -43,7 +44,7 @@ def animate_sequence(sequence, *, interval: int = 150, size: int = 192) -> str:
 
     from PIL import Image
 
-    frames = np.clip(sequence.frames, 0, 1)
+    frames = np.clip(getattr(sequence, "observed", sequence.frames), 0, 1)
     rgb = np.repeat((frames * 255).astype(np.uint8)[..., None], 3, axis=-1)
     rgb[sequence.holes] = (214, 39, 40)
     images = [Image.fromarray(f).resize((size, size * f.shape[0] // f.shape[1]), Image.NEAREST)
