@@ -202,3 +202,36 @@ def test_errors(geometry, tmp_path):
     frames[3, 4, 5] = np.nan
     with pytest.raises(ValueError, match="finite frames"):
         fdk(frames, geometry)
+
+
+def test_cli_reconstruct(geometry, tmp_path, capsys):
+    nib = pytest.importorskip("nibabel")
+    from xinpaint.cli import main
+
+    frames = project_ellipsoids(ELLIPSOIDS[:2], geometry)
+    np.save(tmp_path / "frames.npy", frames)
+    xml = write_geometry(geometry, tmp_path / "geometry.xml")
+    out = tmp_path / "volume.nii.gz"
+    args = ["reconstruct", str(tmp_path / "frames.npy"), "--geometry", str(xml), "--pitch",
+            str(geometry.pitch), "--voxels", "32", "32", "32", "--spacing", "5", "-o", str(out)]
+    assert main(args) == 0
+    assert "wrote" in capsys.readouterr().out
+    image = nib.load(out)
+    expected = fdk(frames, geometry, voxels=32, spacing_mm=5.0)
+    np.testing.assert_allclose(np.asarray(image.dataobj), expected.hu, atol=1e-3)
+    np.testing.assert_allclose(image.affine, expected.affine())
+
+    def fails(argv, message):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err, err
+
+    fails(args, "output exists (pass --overwrite")
+    fails([*args[:4], *args[6:-1], str(tmp_path / "v2.nii.gz")], "pass --pitch MM")
+    (tmp_path / "bad.xml").write_text("nonsense")
+    fails([*args[:3], str(tmp_path / "bad.xml"), *args[4:-1], str(tmp_path / "v3.nii")],
+          "geometry: RTK could not read the geometry file")
+    np.save(tmp_path / "short.npy", frames[:-1])
+    fails(["reconstruct", str(tmp_path / "short.npy"), *args[2:-1], str(tmp_path / "v4.nii")],
+          "one frame per projection of the geometry (120)")
+    fails([*args[:-1], str(tmp_path / "v5.tif")], "expected a name ending in .nii, .nii.gz or .npy")

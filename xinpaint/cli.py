@@ -19,6 +19,9 @@ Sub-commands
     A simulated C-arm sequence of the example CT with metal, and its holes, on disk.
 ``xinpaint evaluate TRUTH OUTPUT [OUTPUT ...] --holes MASK [--json]``
     MSE, MAE, PSNR and SSIM in the holes and on the whole image, per output file.
+``xinpaint reconstruct STACK --geometry GEOMETRY.xml [--pitch MM] -o VOLUME.nii.gz``
+    FDK reconstruction (RTK, Parker short-scan weights) of a stack of frames into a
+    volume of Hounsfield units (NIfTI or NPY).
 
 Bad input (an unreadable file, shapes that differ, an empty mask or one that hides a
 whole frame, an unknown model, an existing output without ``--overwrite``) ends with
@@ -355,7 +358,19 @@ def build_parser() -> argparse.ArgumentParser:
                         "for integer data)")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
     p.set_defaults(func=_cmd_evaluate)
+
+    from xinpaint.reconstruction.commands import add_reconstruct_arguments
+
+    p = add_command("reconstruct", help="FDK-reconstruct a stack of frames into a HU volume")
+    add_reconstruct_arguments(p)
+    p.set_defaults(func=_cmd_reconstruct)
     return parser
+
+
+def _cmd_reconstruct(args) -> int:
+    from xinpaint.reconstruction.commands import run_reconstruct
+
+    return run_reconstruct(args, UsageError)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -191,8 +191,8 @@ def nmar_prior(
         backproject_holes,
         check_frames,
         fdk,
+        volume_grid,
     )
-    from xinpaint.reconstruction.fdk import volume_grid
 
     frames, holes = _check(frames, holes, geometry, "nmar", interpolation)
     frames, scan = check_frames(frames, geometry, pitch_mm=pitch_mm)

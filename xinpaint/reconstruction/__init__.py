@@ -10,22 +10,39 @@
   and benchmarks.
 """
 
-from xinpaint.reconstruction.fdk import (
-    DEFAULT_HANN_CUT,
-    ReconstructedVolume,
-    backproject_holes,
-    fdk,
-    volume_grid,
-)
-from xinpaint.reconstruction.geometry import (
-    ScanGeometry,
-    check_frames,
-    check_short_scan,
-    read_geometry,
-    scan_geometry,
-    write_geometry,
-)
-from xinpaint.reconstruction.phantoms import Ellipsoid, draw_ellipsoids, project_ellipsoids
+from __future__ import annotations
+
+import importlib
+
+_WHERE = {
+    "DEFAULT_HANN_CUT": "cone_beam",
+    "ReconstructedVolume": "cone_beam",
+    "backproject_holes": "cone_beam",
+    "fdk": "cone_beam",
+    "volume_grid": "cone_beam",
+    "ScanGeometry": "geometry",
+    "check_frames": "geometry",
+    "check_short_scan": "geometry",
+    "read_geometry": "geometry",
+    "scan_geometry": "geometry",
+    "write_geometry": "geometry",
+    "Ellipsoid": "phantoms",
+    "draw_ellipsoids": "phantoms",
+    "project_ellipsoids": "phantoms",
+}
+
+
+def __getattr__(name):  # lazy: `xinpaint reconstruct --help` imports neither NumPy nor ITK
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_WHERE])
+
 
 __all__ = [
     "DEFAULT_HANN_CUT",

@@ -130,7 +130,8 @@ def read_geometry(path: str | os.PathLike):
                          f"Received path={str(path)!r}.") from None
     geometry = reader.GetOutputObject()
     if geometry is None or len(geometry.GetGantryAngles()) == 0:
-        raise ValueError(f"The geometry file holds no projection. Received path={str(path)!r}.")
+        raise ValueError(f"RTK could not read the geometry file (no projection in it). "
+                         f"Received path={str(path)!r}.")
     return geometry
 
 

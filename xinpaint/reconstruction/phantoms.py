@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from xinpaint.data.projection import LINE_INTEGRAL_SCALE, MU_WATER
-from xinpaint.reconstruction.fdk import (
+from xinpaint.reconstruction.cone_beam import (
     ReconstructedVolume,
     _projection_image,
     _triple,
