@@ -84,7 +84,8 @@ def _load(path) -> XraySequence:
 
 
 def load_split(split: str, *, profile, seed: int | None = None, cache: bool = True,
-               metal="default", metal_region: str = "body", label_groups=None) -> list[XraySequence]:
+               metal="default", metal_region: str = "body", label_groups=None,
+               physics: str = "realistic") -> list[XraySequence]:
     """The simulated sequences of one split, sized by a profile (cached on disk).
 
     Parameters
@@ -97,8 +98,10 @@ def load_split(split: str, *, profile, seed: int | None = None, cache: bool = Tr
         Base seed; default :data:`xinpaint.chapter.SEED`.
     cache : bool
         Keep the sequences as ``.npz`` files under ``<data cache>/sequences`` and reuse them.
-    metal, metal_region, label_groups
-        Passed to :func:`~xinpaint.data.simulate_sequence`.
+    metal, metal_region, label_groups, physics
+        Passed to :func:`~xinpaint.data.simulate_sequence` (``physics="ideal"`` gives the
+        same scans, metal and geometry, with the ideal frames: the isocentre is on the
+        metal for both).
 
     Returns
     -------
@@ -115,7 +118,7 @@ def load_split(split: str, *, profile, seed: int | None = None, cache: bool = Tr
     options = dict(n_frames=prof.n_frames, detector_shape=tuple(prof.detector_shape),
                    arc_degrees=prof.arc_degrees, metal=metal, z_range=split_z_range(split),
                    z_centre=split_z_centre(split),
-                   metal_region=metal_region,
+                   metal_region=metal_region, physics=physics, isocentre="metal",
                    label_groups=tuple(sorted(label_groups)) if label_groups else None)
     ct = None
     sequences = []
