@@ -152,3 +152,20 @@ def test_no_holes_gives_a_copy(scan):
     out = mar_inpaint(observed, none, geometry=scan["geometry"])
     np.testing.assert_array_equal(out, observed)
     assert out is not observed
+
+
+def test_cli_inpaint_nmar(scan, results, tmp_path, capsys):
+    from xinpaint.cli import main
+    from xinpaint.reconstruction import write_geometry
+
+    np.save(tmp_path / "frames.npy", scan["observed"])
+    np.save(tmp_path / "holes.npy", scan["holes"].astype(np.uint8))
+    xml = write_geometry(scan["geometry"], tmp_path / "geometry.xml")
+    base = ["inpaint", str(tmp_path / "frames.npy"), "--holes", str(tmp_path / "holes.npy"),
+            "--model", "nmar", "-q"]
+    out = tmp_path / "out.npy"
+    assert main([*base, "--geometry", str(xml), "--pitch", str(scan["geometry"].pitch), "-o", str(out)]) == 0
+    np.testing.assert_array_equal(np.load(out), results["nmar"].frames)
+    assert main([*base, "-o", str(tmp_path / "o2.npy")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("--model nmar needs the scan geometry: pass --geometry GEOMETRY.xml")

@@ -154,7 +154,11 @@ def _cmd_inpaint(args) -> int:
         os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
     from xinpaint.inference import inpaint
 
-    if args.model not in _classical():  # a network: TensorFlow, imported quietly
+    if args.model == "nmar":  # metal artefact reduction in the projections: needs the scan
+        from xinpaint.reconstruction.commands import nmar_inpainter
+
+        inpaint = nmar_inpainter(args, UsageError)
+    elif args.model not in _classical():  # a network: TensorFlow, imported quietly
         from xinpaint.chapter import quiet_tensorflow
 
         quiet_tensorflow()
@@ -325,6 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=("cpu", "gpu"), default="gpu",
                    help="cpu hides the GPUs; gpu uses one where TensorFlow sees it")
     p.add_argument("--tile", type=int, default=256, help="tile size for models (default 256)")
+    p.add_argument("--geometry", help="with --model nmar: the scan's RTK geometry XML file")
+    p.add_argument("--pitch", type=float, help="with --model nmar: detector pixel size (mm)")
     p.add_argument("--value-range", type=float, nargs=2, metavar=("LOW", "HIGH"),
                    help="values mapped to 0 and 1 for a model (default: min and max of the "
                         "visible pixels; 0 10 for line integrals, the shipped models' scale)")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["add_reconstruct_arguments", "run_reconstruct"]
+__all__ = ["add_reconstruct_arguments", "nmar_inpainter", "run_reconstruct"]
 
 _VOLUME_SUFFIXES = (".nii", ".nii.gz", ".npy")
 
@@ -81,3 +81,32 @@ def run_reconstruct(args, usage_error) -> int:
               f"{'×'.join(f'{s:.3g}' for s in volume.spacing_mm)} mm, HU, "
               f"from {image.data.shape[0]} frames)")
     return 0
+
+
+def nmar_inpainter(args, usage_error):
+    """For ``xinpaint inpaint --model nmar --geometry XML``: a function with the call of
+    :func:`xinpaint.inference.inpaint` that runs NMAR (:func:`xinpaint.baselines.mar.mar`)
+    on the input as normalised line integrals (``--scale``, default 10) and returns the
+    input's dtype."""
+    if not getattr(args, "geometry", None):
+        raise usage_error("--model nmar needs the scan geometry: pass --geometry GEOMETRY.xml")
+
+    def inpaint(frames, holes, **_):
+        import numpy as np
+
+        from xinpaint.baselines.mar import mar_inpaint
+        from xinpaint.reconstruction import read_geometry
+
+        if not np.issubdtype(np.asarray(frames).dtype, np.floating):
+            raise usage_error(f"--model nmar takes floating-point line integrals; the input is "
+                              f"{np.asarray(frames).dtype}")
+        try:
+            geometry = read_geometry(args.geometry)
+        except (FileNotFoundError, ValueError) as err:
+            raise usage_error(f"geometry: {err}") from None
+        if args.pitch is None:
+            raise usage_error("geometry: an RTK geometry file has no detector pixel size; pass --pitch MM")
+        out = mar_inpaint(frames, holes, geometry=geometry, method="nmar", pitch_mm=args.pitch)
+        return out.astype(np.asarray(frames).dtype, copy=False)
+
+    return inpaint
