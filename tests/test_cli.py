@@ -337,3 +337,17 @@ def test_bad_preview_is_one_line_and_exit_2(tmp_path, capsys):
     _fails([*base, "--preview", str(tmp_path / "p.png")], capsys,
            "preview exists (pass --overwrite to replace it)")
     assert not (tmp_path / "out.npy").exists()
+
+
+def test_simulate_writes_a_realistic_scan_with_its_rtk_geometry(tmp_path):
+    from xinpaint.io import read_image
+    from xinpaint.reconstruction import read_geometry
+
+    frames, xml = tmp_path / "scan.npy", tmp_path / "scan.xml"
+    assert main(["simulate", "-o", str(frames), "--frames", "5", "--size", "48", "--seed", "2",
+                 "--metal", "needles", "--with-metal", "--geometry-output", str(xml), "-q"]) == 0
+    stack = read_image(frames).data
+    assert stack.shape == (5, 48, 48)
+    geometry = read_geometry(xml)
+    angles = geometry.angles if hasattr(geometry, "angles") else None
+    assert angles is None or len(angles) == 5

@@ -197,12 +197,16 @@ def _writable(path, overwrite, what):
 
 
 def _cmd_simulate(args) -> int:
+    from pathlib import Path
+
     import numpy as np
 
     output = _writable(args.output, args.overwrite, "output")
     holes_path = args.holes_output or output.with_name(
         output.name.replace("".join(output.suffixes), "") + "-holes" + "".join(output.suffixes))
     holes_path = _writable(holes_path, args.overwrite, "holes output")
+    if args.geometry_output and Path(args.geometry_output).exists() and not args.overwrite:
+        raise UsageError(f"geometry output exists (pass --overwrite to replace it): {args.geometry_output}")
     if args.frames < 1 or args.size < 16:
         raise UsageError(f"expected --frames >= 1 and --size >= 16; received --frames "
                          f"{args.frames} and --size {args.size}")
@@ -212,13 +216,18 @@ def _cmd_simulate(args) -> int:
     try:
         seq = simulate_sequence(fetch_example_ct(), n_frames=args.frames,
                                 detector_shape=(args.size, args.size), arc_degrees=args.arc,
-                                seed=args.seed, metal_region=args.metal_region)
+                                seed=args.seed, metal_region=args.metal_region, metal=args.metal,
+                                physics=args.physics)
     except (ValueError, RuntimeError) as err:
         raise UsageError(str(err)) from None
     write_image(output, seq.observed if args.with_metal else seq.frames, overwrite=args.overwrite)
     write_image(holes_path, seq.holes.astype(np.uint8), overwrite=args.overwrite)
+    if args.geometry_output:
+        from xinpaint.reconstruction import write_geometry
+
+        write_geometry(seq.geometry, Path(args.geometry_output))
     if not args.quiet:
-        print(f"wrote {output} ({seq.frames.shape}, float32 line integrals"
+        print(f"wrote {output} ({seq.frames.shape}, float32 line integrals, {seq.physics} physics"
               f"{', metal drawn in' if args.with_metal else ', the truth under the metal'}) and "
               f"{holes_path} (uint8, 1 where metal hides a pixel, {seq.holes.mean():.2%} of the pixels)")
     return 0
@@ -345,7 +354,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--holes-output", help="holes file (default: OUTPUT with -holes before the suffix)")
     p.add_argument("--frames", type=int, default=16, help="frames in the sequence (default 16)")
     p.add_argument("--size", type=int, default=256, help="detector pixels per side (default 256)")
-    p.add_argument("--arc", type=float, default=32.0, help="degrees covered by the sequence (default 32)")
+    p.add_argument("--arc", type=float, default=None,
+                   help="degrees covered by the sequence (default: a short scan, 180° + the fan angle)")
+    p.add_argument("--physics", choices=("realistic", "ideal"), default="realistic",
+                   help="realistic (polychromatic, noisy; default) or ideal (noise-free line integrals)")
+    p.add_argument("--metal", default="default",
+                   help="a scenario of the metal catalogue (fusion, sternotomy, rib_plate, pacemaker, "
+                        "intervention, needles), 'none', or 'default' (one drawn from the seed)")
+    p.add_argument("--geometry-output", help="also write the scan's RTK geometry XML here")
     p.add_argument("--seed", type=int, default=0, help="seed of the angles and the metal")
     p.add_argument("--metal-region", choices=("body", "ribs"), default="body",
                    help="where the metal is placed (ribs: across ribs)")

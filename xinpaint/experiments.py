@@ -138,7 +138,9 @@ def _fills(sequences):
     from xinpaint.baselines import inpaint
     from xinpaint.models import HYBRID_FILL
 
-    return [inpaint(s.frames, s.holes, method=HYBRID_FILL).astype(np.float32) for s in sequences]
+    # From what the detector gives (observed), as at inference; the target stays unseen.
+    return [inpaint(np.where(s.holes, 0, getattr(s, "observed", s.frames)), s.holes,
+                    method=HYBRID_FILL).astype(np.float32) for s in sequences]
 
 
 def _datasets(variant, prof, train, val, seed):
