@@ -175,7 +175,7 @@ def test_stage_has_no_md_and_ipynb_of_one_name(tiny_book, tmp_path):
     assert pages == ["bad.ipynb", "good.ipynb", "intro.md", "status.md"]
     assert (stage / "sources" / "good.md").exists() and (stage / "notebooks" / "bad.ipynb").exists()
     status = (stage / "book" / "status.md").read_text()
-    assert "| [good](chapter-good) | cpu | 1 min 15 s | CPU X |" in status
+    assert f"| [good](chapter-good) | cpu | {harness.EARLIER_DATA} | 1 min 15 s | CPU X |" in status
     assert "| [bad](chapter-bad) | smoke |" in status
 
 
@@ -284,3 +284,16 @@ def test_scrub_text_keeps_urls_and_system_paths():
     assert harness.scrub_text("to /dev/null") == "to /dev/null"
     assert harness.scrub_text("/work/main/xinpaint/io.py:12") == "xinpaint/io.py:12"
     assert harness.scrub_text("/tmp/pytest-of-root/pytest-3/x/out.npy") == "…/x/out.npy"
+
+
+def test_status_page_says_which_data_each_recording_used(tmp_path):
+    old = _fake_notebook(tmp_path / "old.ipynb", "old", "cpu")  # recorded before the field existed
+    new = _fake_notebook(tmp_path / "new.ipynb", "new", "cpu")
+    nb = nbformat.read(new, as_version=4)
+    nb.metadata["xinpaint"]["data"] = harness.DATA_DESCRIPTION
+    nbformat.write(nb, new)
+    page = harness.status_markdown({"old": old, "new": new})
+    old_row = next(line for line in page.splitlines() if line.startswith("| [old]"))
+    new_row = next(line for line in page.splitlines() if line.startswith("| [new]"))
+    assert harness.EARLIER_DATA in old_row and harness.DATA_DESCRIPTION in new_row
+    assert "| data |" in page

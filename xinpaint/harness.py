@@ -191,7 +191,14 @@ def _run_metadata(chapter: str, profile: str, wall_seconds: float, smoke_fallbac
         "wall_seconds": round(wall_seconds, 1),
         "versions": versions,
         "smoke_fallback": smoke_fallback,
+        "data": DATA_DESCRIPTION,
     }
+
+
+#: The data every chapter executed now runs on (stored in each recording's metadata).
+DATA_DESCRIPTION = "realistic short scans (polychromatic, noisy, clinical metal)"
+#: What a recording without that field was made from.
+EARLIER_DATA = "ideal 64° arcs (noise-free, needles and coins)"
 
 
 def format_duration(seconds: float) -> str:
@@ -546,8 +553,8 @@ def status_markdown(notebooks: dict[str, Path]) -> str:
         "metadata that the harness stores in every executed notebook; nothing here is typed by "
         "hand.",
         "",
-        "| chapter | profile | wall time | hardware | date | notebook |",
-        "|---|---|---|---|---|---|",
+        "| chapter | profile | data | wall time | hardware | date | notebook |",
+        "|---|---|---|---|---|---|---|",
     ]
     total = 0.0
     for chapter, path in notebooks.items():
@@ -556,7 +563,8 @@ def status_markdown(notebooks: dict[str, Path]) -> str:
         total += wall
         profile = meta.get("profile", "?") + (" (no recording)" if meta.get("smoke_fallback") else "")
         lines.append(
-            f"| [{chapter}](chapter-{chapter}) | {profile} | {format_duration(wall)} | "
+            f"| [{chapter}](chapter-{chapter}) | {profile} | {meta.get('data', EARLIER_DATA)} | "
+            f"{format_duration(wall)} | "
             f"{meta.get('hardware', '?')} | {meta.get('date', '?')} | "
             f"{{download}}`{chapter}.ipynb <../notebooks/{chapter}.ipynb>` |"
         )
