@@ -43,7 +43,8 @@ def test_runner_writes_json_and_csv(tmp_path, monkeypatch):
     assert not res.inputs[res.holes].any()
 
     payload = json.loads((tmp_path / "unit.json").read_text())
-    assert list(payload) == ["chapter", "profile", "split", "rows", "bins"]
+    assert list(payload) == ["chapter", "profile", "split", "data", "rows", "bins"]
+    assert payload["data"] == "ideal"  # synthetic sequences without a physics: the ideal kind
     assert (
         payload["chapter"] == "unit"
         and payload["profile"] == "smoke"

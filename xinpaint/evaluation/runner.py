@@ -86,6 +86,7 @@ class Evaluation:
     region_masks: dict = field(default_factory=dict)
     volumes: Table = field(default_factory=Table)
     paths: dict = field(default_factory=dict)
+    data: str = "ideal"
 
     def _repr_html_(self) -> str:
         return self.rows.to_html()
@@ -284,6 +285,7 @@ def evaluate_methods(
         )
     fns = _as_methods(methods)
     regions = dict(regions or {})
+    sequences = list(sequences)
     picked = _select(sequences, max_frames, tuple(regions.values()))
     targets = np.concatenate([p.target for p in picked])
     holes = np.concatenate([p.holes for p in picked])
@@ -353,6 +355,7 @@ def evaluate_methods(
         regions=Table(region_table, REGION_COLUMNS),
         region_masks=region_masks,
         volumes=Table(volume_table),
+        data="+".join(sorted({str(getattr(s, "physics", "ideal")) for s in sequences})),
     )
     if chapter is not None and prof is not None:
         result.paths = write_results(result, chapter=chapter, profile=prof, split=split)

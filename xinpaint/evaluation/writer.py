@@ -35,8 +35,8 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
 def write_results(evaluation, *, chapter: str, profile, split: str = "test") -> dict:
     """Write an evaluation's tables to ``results_dir(profile)``.
 
-    Files: ``<chapter>.json`` holding ``{"chapter", "profile", "split", "rows",
-    "bins"}``, with ``"regions"`` where regions were scored and ``"volumes"`` where a
+    Files: ``<chapter>.json`` holding ``{"chapter", "profile", "split", "data", "rows",
+    "bins"}`` (``data``: the physics of the scans), with ``"regions"`` where regions were scored and ``"volumes"`` where a
     volume callback ran (NaN and infinity written as null); ``<chapter>.csv``
     (rows), ``<chapter>-bins.csv`` (bins), and ``<chapter>-volumes.csv`` (volumes,
     where there are any).
@@ -64,7 +64,8 @@ def write_results(evaluation, *, chapter: str, profile, split: str = "test") -> 
     folder = results_dir(name)
     rows = [{k: _jsonable(v) for k, v in r.items()} for r in evaluation.rows]
     bins = [{k: _jsonable(v) for k, v in r.items()} for r in evaluation.bins]
-    payload = {"chapter": chapter, "profile": name, "split": split, "rows": rows, "bins": bins}
+    payload = {"chapter": chapter, "profile": name, "split": split,
+               "data": getattr(evaluation, "data", "ideal"), "rows": rows, "bins": bins}
     if len(evaluation.regions):
         payload["regions"] = [{k: _jsonable(v) for k, v in r.items()} for r in evaluation.regions]
     volumes = [{k: _jsonable(v) for k, v in r.items()} for r in getattr(evaluation, "volumes", ())]
