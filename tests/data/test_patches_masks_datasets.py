@@ -76,3 +76,19 @@ def test_split_is_cached_and_deterministic(tmp_path, monkeypatch):
     assert not np.array_equal(train[0].frames, first[0].frames)  # other anatomy
     with pytest.raises(ValueError, match=r"Received split='dev'"):
         load_split("dev", profile=prof)
+
+
+def test_crops_are_drawn_per_hole_component_not_per_pixel():
+    # One 30×30 hole and one 1-pixel-wide line of 30 pixels: drawn per pixel, 97 % of the
+    # crops would centre on the big hole; drawn per component, about half centre on each.
+    from xinpaint.data.datasets import _windows
+    from xinpaint.data.sequence import XraySequence
+
+    holes = np.zeros((1, 128, 128), bool)
+    holes[0, 10:40, 10:40] = True
+    holes[0, 80:110, 100] = True
+    frames = np.random.default_rng(0).random((1, 128, 128)).astype(np.float32)
+    seq = XraySequence(frames, holes, np.zeros(1), np.zeros_like(holes))
+    (image, valid), _ = next(_windows([seq], None, (1, 16, 16), np.random.default_rng(1), 400, False))
+    around_line = (valid.mean(axis=(1, 2, 3, 4)) > 0.8).mean()
+    assert 0.3 < around_line < 0.7

@@ -21,8 +21,9 @@ observed * valid`` (what the detector gives, the holes set to zero) and ``target
 metal-free, noise-free frames — with ``fills`` given, ``image`` has two
 channels: a classical fill of the holes first (the hybrid models' input), then the
 masked frame. Crops are
-drawn around holes (every crop holds some), flipped at random, deterministic given
-the seed.
+drawn around holes (every crop holds some): a hole component is drawn uniformly, so
+that needles and pacemakers are seen alike whatever their number of pixels, then a
+pixel of it; flipped at random, deterministic given the seed.
 """
 
 from __future__ import annotations
@@ -141,6 +142,26 @@ def load_split(split: str, *, profile, seed: int | None = None, cache: bool = Tr
     return sequences
 
 
+def _hole_pixels(holes):
+    """Hole pixels (t, y, x) sorted by connected component (8-connected within a frame),
+    with each component's first index and size: crops are drawn per component, so that
+    every hole size is seen as often, not in proportion to its pixels."""
+    import scipy.ndimage as ndi
+
+    labels = np.zeros(holes.shape, np.int64)
+    offset = 0
+    for t in range(holes.shape[0]):
+        lab, n = ndi.label(holes[t], structure=np.ones((3, 3), bool))
+        labels[t] = np.where(lab > 0, lab + offset, 0)
+        offset += n
+    t, y, x = np.nonzero(holes)
+    ids = labels[t, y, x]
+    order = np.argsort(ids, kind="stable")
+    t, y, x, ids = t[order], y[order], x[order], ids[order]
+    _, starts, counts = np.unique(ids, return_index=True, return_counts=True)
+    return t, y, x, starts, counts
+
+
 def _check_sequences(sequences, fills):
     if not sequences:
         raise ValueError("Expected at least one sequence. Received sequences=[].")
@@ -152,18 +173,16 @@ def _check_sequences(sequences, fills):
 def _windows(sequences, fills, window, rng, batch, augment):
     """Yield batches of ((image, valid), target) windows of shape ``window`` (T, H, W)."""
     t_len, h_len, w_len = window
-    centres = []
-    for i, seq in enumerate(sequences):
-        t, y, x = np.nonzero(seq.holes)
-        centres.append((i, t, y, x))
+    centres = [(i, *_hole_pixels(seq.holes)) for i, seq in enumerate(sequences)]
     while True:
         images, valids, targets = [], [], []
         for _ in range(batch):
-            i, ts, ys, xs = centres[rng.integers(len(centres))]
+            i, ts, ys, xs, starts, counts = centres[rng.integers(len(centres))]
             seq = sequences[i]
             T, H, W = seq.frames.shape
-            if len(ts):
-                k = rng.integers(len(ts))
+            if len(ts):  # a hole component drawn uniformly (thin and wide alike), then a pixel of it
+                c = rng.integers(len(starts))
+                k = starts[c] + rng.integers(counts[c])
                 ct, cy, cx = ts[k], ys[k], xs[k]
             else:
                 ct, cy, cx = rng.integers(T), rng.integers(H), rng.integers(W)
