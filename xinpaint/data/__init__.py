@@ -1,11 +1,15 @@
-"""Simulated X-ray sequences from a real chest CT: the data of the study.
+"""Simulated C-arm scans from a real chest CT: the data of the study.
 
 Public API: :func:`fetch_example_ct`, :func:`load_ct`, :class:`CTVolume`,
 :class:`CArmGeometry`, :func:`simulate_sequence`, :class:`XraySequence`,
-:func:`load_split`, :func:`random_masks_2d`, :func:`extract_patches`,
-:func:`stitch_patches`, :func:`crops_2d`, :func:`patches_3d`.
+:class:`XrayPhysics` (:mod:`xinpaint.data.physics`), :class:`MetalObject` and
+:class:`Part` (:mod:`xinpaint.data.metal`), :func:`sample_metal` and :class:`Anatomy`
+(the clinical catalogue, :mod:`xinpaint.data.catalogue`), :func:`load_split`,
+:func:`random_masks_2d`, :func:`extract_patches`, :func:`stitch_patches`,
+:func:`crops_2d`, :func:`patches_3d`.
 """
 
+from xinpaint.data.catalogue import Anatomy, sample_metal
 from xinpaint.data.ct import CTVolume, data_dir, fetch_example_ct, load_ct
 from xinpaint.data.datasets import (
     SPLITS,
@@ -17,15 +21,19 @@ from xinpaint.data.datasets import (
 )
 from xinpaint.data.geometry import CArmGeometry
 from xinpaint.data.masks import metal_masks_2d, random_masks_2d
-from xinpaint.data.metal import MetalObject
+from xinpaint.data.metal import MetalObject, Part, trace_metal
 from xinpaint.data.patches import extract_patches, patch_positions, stitch_patches
+from xinpaint.data.physics import XrayPhysics
 from xinpaint.data.sequence import XraySequence, simulate_sequence
 
 __all__ = [
     "SPLITS",
+    "Anatomy",
     "CArmGeometry",
     "CTVolume",
     "MetalObject",
+    "Part",
+    "XrayPhysics",
     "XraySequence",
     "crops_2d",
     "data_dir",
@@ -37,8 +45,10 @@ __all__ = [
     "patch_positions",
     "patches_3d",
     "random_masks_2d",
+    "sample_metal",
     "simulate_sequence",
     "split_z_centre",
     "split_z_range",
     "stitch_patches",
+    "trace_metal",
 ]
