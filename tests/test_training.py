@@ -11,9 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xinpaint.training import read_history, train
+from xinpaint.training import Plateau, read_history, stop_reason, train
+
+from . import training_plateau_script as plateau_run
 
 SCRIPT = Path(__file__).with_name("training_script.py")
+PLATEAU_SCRIPT = Path(__file__).with_name("training_plateau_script.py")
 
 
 def _run(run_dir, *extra, out=None):
@@ -91,9 +94,14 @@ def test_finished_run_is_reused_only_for_the_same_config(tmp_path):
     first = train(build, lazy, loss="mse", epochs=2, steps_per_epoch=3, run_dir=tmp_path,
                   config={"lr": 1})
     assert not first.loaded and first.steps == 6 and len(first.history["loss"]) == 2
+    # Without a plateau rule the run trains to the cap, under the key it always had.
+    assert (first.stopped, first.epoch) == ("cap", 2)
+    assert first.cpu_seconds > 0 and first.wall_seconds > 0
+    assert "plateau" not in json.loads((tmp_path / "config.json").read_text())["config"]
     second = train(build, lazy, loss="mse", epochs=2, steps_per_epoch=3, run_dir=tmp_path,
                    config={"lr": 1}, val_data=lazy, validation_steps=1)
     assert second.loaded and second.steps == 6 and len(calls) == 1
+    assert (second.stopped, second.epoch, second.wall_seconds) == ("cap", 2, first.wall_seconds)
     np.testing.assert_array_equal(second.model.predict(x, verbose=0),
                                   first.model.predict(x, verbose=0))
     third = train(build, data, loss="mse", epochs=3, steps_per_epoch=3, run_dir=tmp_path,
@@ -135,3 +143,135 @@ def test_keep_best_needs_val_data(tmp_path):
     with pytest.raises(ValueError, match=r"keep_best=True .* Received val_data=None\."):
         train(lambda: None, None, loss="mse", epochs=1, steps_per_epoch=1, run_dir=tmp_path,
               keep_best=True)
+
+
+def _first_stop(values, plateau, epochs):
+    """The epoch and reason at which :func:`stop_reason` first stops on ``values``."""
+    for n in range(1, len(values) + 1):
+        reason = stop_reason(values[:n], plateau, epochs=epochs)
+        if reason:
+            return n, reason
+    return None, None
+
+
+def test_stop_reason_on_synthetic_curves():
+    rule = Plateau(min_delta=0.01, patience=2)
+    # Flattens after epoch 3: epochs 4 and 5 improve on 0.3 by under 1 %.
+    flat = [1.0, 0.5, 0.3, 0.299, 0.2985, 0.298, 0.2]
+    assert _first_stop(flat, rule, epochs=20) == (5, "plateau")
+    assert [stop_reason(flat[:n], rule, epochs=20) for n in range(5)] == [None] * 5
+    assert _first_stop(flat, Plateau(min_delta=0.01, patience=3), epochs=20) == (6, "plateau")
+    assert _first_stop(flat, Plateau(min_delta=0.0, patience=2), epochs=7) == (7, "cap")
+    # Steadily improving (10 % an epoch): never a plateau, the cap at 50.
+    steady = list(0.9 ** np.arange(60))
+    assert _first_stop(steady, rule, epochs=50) == (50, "cap")
+    # A slow creep (0.6 % an epoch) improves by 1 % on the reference every second epoch.
+    creep = list(0.994 ** np.arange(60))
+    assert _first_stop(creep, rule, epochs=60) == (60, "cap")
+    assert _first_stop(creep, Plateau(min_delta=0.01, patience=1), epochs=60) == (2, "plateau")
+    # A plateau reached at the cap is reported as the plateau.
+    assert stop_reason(flat[:5], rule, epochs=5) == "plateau"
+    assert stop_reason(flat[:4], rule, epochs=4) == "cap"
+    # Non-finite losses never improve; negative losses improve relative to |reference|.
+    assert _first_stop([1.0, float("nan"), None], rule, epochs=9) == (3, "plateau")
+    assert stop_reason([-1.0, -1.02, -1.04], rule, epochs=9) is None
+    assert stop_reason([], rule, epochs=1) is None
+    assert _first_stop(flat, None, epochs=6) == (6, "cap")
+
+
+def test_plateau_rejects_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match=r"Received min_delta=-0\.1\.$"):
+        Plateau(min_delta=-0.1)
+    with pytest.raises(ValueError, match=r"Received min_delta=nan\.$"):
+        Plateau(min_delta=float("nan"))
+    with pytest.raises(ValueError, match=r"integer >= 1\. Received patience=0\.$"):
+        Plateau(patience=0)
+    with pytest.raises(ValueError, match=r"Received patience=2\.5\.$"):
+        Plateau(patience=2.5)
+    with pytest.raises(ValueError, match=r"Received monitor=''\.$"):
+        Plateau(monitor="")
+    with pytest.raises(ValueError, match=r"plateau stops on the validation loss.* Received val_data=None\."):
+        train(lambda: None, None, loss="mse", epochs=1, steps_per_epoch=1, run_dir=tmp_path,
+              plateau=Plateau())
+    with pytest.raises(TypeError, match=r"Received plateau=3\.$"):
+        train(lambda: None, None, loss="mse", epochs=1, steps_per_epoch=1, run_dir=tmp_path,
+              val_data=[], plateau=3)
+    assert not any(tmp_path.iterdir())  # validated before anything is written
+
+
+def test_plateau_stops_early_and_reloads(tmp_path):
+    result = plateau_run.run(tmp_path / "run")
+    val_loss = result.history["val_loss"]
+    assert result.stopped == "plateau" and not result.loaded
+    assert result.epoch == len(val_loss) < plateau_run.EPOCHS
+    assert result.steps == result.epoch * plateau_run.STEPS
+    assert _first_stop(val_loss, Plateau(min_delta=0.01, patience=2),
+                       epochs=plateau_run.EPOCHS) == (result.epoch, "plateau")
+    assert 0 < result.cpu_seconds and 0 < result.wall_seconds <= result.seconds
+    progress = json.loads((tmp_path / "run" / "progress.json").read_text())
+    assert progress["stopped"] == "plateau" and progress["epoch"] == result.epoch
+    assert progress["epochs_without_improvement"] == 2
+    np.testing.assert_allclose(progress["values"], val_loss, rtol=1e-6)
+    done = json.loads((tmp_path / "run" / "done.json").read_text())
+    assert (done["stopped"], done["epoch"], done["steps"]) == ("plateau", result.epoch, result.steps)
+
+    again = plateau_run.run(tmp_path / "run")  # stopped on a plateau: reloaded, not trained on
+    assert again.loaded and (again.stopped, again.epoch, again.steps) == (
+        "plateau", result.epoch, result.steps)
+    assert again.cpu_seconds == result.cpu_seconds
+
+    capped = plateau_run.run(tmp_path / "capped", epochs=4)
+    assert (capped.stopped, capped.epoch, capped.steps) == ("cap", 4, 4 * plateau_run.STEPS)
+    best = plateau_run.run(tmp_path / "best", keep_best=True)
+    assert (best.stopped, best.epoch) == ("plateau", result.epoch)
+    assert best.best_epoch == 1 + int(np.argmin(best.history["val_loss"]))
+
+
+class _Crash(Exception):
+    pass
+
+
+def test_plateau_killed_after_its_last_checkpoint_trains_no_further(tmp_path):
+    import keras
+
+    reference = plateau_run.run(tmp_path / "reference")
+
+    class CrashOnStop(keras.callbacks.Callback):  # after the backup of the stopping epoch
+        def on_epoch_end(self, epoch, logs=None):
+            if self.model.stop_training:
+                raise _Crash
+
+    with pytest.raises(_Crash):
+        plateau_run.run(tmp_path / "run", callbacks=[CrashOnStop()])
+    assert not (tmp_path / "run" / "done.json").exists()
+    resumed = plateau_run.run(tmp_path / "run")
+    assert resumed.resumed and not resumed.loaded
+    assert (resumed.stopped, resumed.epoch, resumed.steps) == (
+        "plateau", reference.epoch, reference.steps)
+    assert len(resumed.history["val_loss"]) == reference.epoch
+
+
+def test_plateau_resumes_after_sigkill_with_its_state(tmp_path):
+    reference = plateau_run.run(tmp_path / "reference")
+    assert reference.epoch >= 4
+    run_dir = tmp_path / "killed"
+    kill_epoch = reference.epoch  # mid-way through the epoch that stops the run
+    proc = subprocess.run([sys.executable, str(PLATEAU_SCRIPT), str(run_dir),
+                           "--kill-epoch", str(kill_epoch), "--kill-batch", "0"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    assert not (run_dir / "done.json").exists()
+    before = json.loads((run_dir / "progress.json").read_text())
+    assert before["epoch"] == kill_epoch - 1 and before["stopped"] is None
+    assert before["epochs_without_improvement"] == 1  # the plateau state to carry over
+    assert before["cpu_seconds"] > 0 and before["wall_seconds"] > 0
+
+    resumed = plateau_run.run(run_dir)
+    assert resumed.resumed and not resumed.loaded
+    assert (resumed.stopped, resumed.epoch, resumed.steps) == (
+        reference.stopped, reference.epoch, reference.steps)
+    np.testing.assert_allclose(resumed.history["val_loss"], reference.history["val_loss"],
+                               rtol=1e-5)
+    # The time of both processes, up to the killed one's last finished epoch.
+    assert resumed.wall_seconds > before["wall_seconds"] and resumed.wall_seconds > resumed.seconds
+    assert resumed.cpu_seconds > before["cpu_seconds"]

@@ -18,6 +18,14 @@ with Keras, and keeps everything a long run needs in one folder (``run_dir``):
     the untrained model (epoch 0) included, and that epoch and loss. The training
     length is then chosen on the validation split: ``final.keras`` is the best epoch's
     model, and a resumed run keeps the best value of the epochs before the interruption.
+``progress.json``
+    Written at the end of every epoch (before the backup, so it never lags behind it):
+    the epochs and optimiser steps reached, the monitored validation loss of each epoch,
+    why the run stopped (``"plateau"`` or ``"cap"``, ``null`` while it runs) and the CPU
+    (process) and wall time spent in ``fit``, accumulated across restarts. With a
+    :class:`Plateau` rule the stopping decision is a pure function of the recorded
+    losses (:func:`stop_reason`), so a resumed run keeps its best value and its count
+    of epochs without improvement.
 
 Several GPUs: pass ``strategy=tf.distribute.MirroredStrategy()``; several hosts:
 ``tf.distribute.MultiWorkerMirroredStrategy()`` with ``TF_CONFIG`` set on each host
@@ -27,16 +35,125 @@ Several GPUs: pass ``strategy=tf.distribute.MirroredStrategy()``; several hosts:
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
+import math
+import numbers
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["TrainResult", "read_history", "train"]
+__all__ = ["Plateau", "TrainResult", "read_history", "stop_reason", "train"]
+
+
+@dataclass(frozen=True)
+class Plateau:
+    """Stop training when the validation loss has reached a plateau.
+
+    After each epoch, the monitored loss *improves* when it is lower than the reference
+    (the last value that improved; the first epoch always does) by at least ``min_delta``
+    of the reference's magnitude: ``reference - value >= min_delta * abs(reference)``
+    (and ``value < reference``). The run stops on a plateau once ``patience`` epochs in
+    a row have not improved. The cap is :func:`train`'s ``epochs``. Non-finite losses
+    never improve.
+
+    Parameters
+    ----------
+    min_delta : float, optional
+        The relative improvement that counts, e.g. 0.01: 1 % lower than the reference.
+        0 counts any decrease.
+    patience : int, optional
+        Epochs without improvement before stopping.
+    monitor : str, optional
+        The Keras log entry watched, a validation loss or metric (lower is better).
+
+    Raises
+    ------
+    ValueError
+        If ``min_delta`` is negative or not finite, ``patience`` is not a positive
+        integer, or ``monitor`` is not a non-empty string.
+
+    Examples
+    --------
+    >>> rule = Plateau(min_delta=0.01, patience=2)
+    >>> stop_reason([1.0, 0.5, 0.499, 0.498], rule, epochs=10)
+    'plateau'
+    """
+
+    min_delta: float = 0.01
+    patience: int = 3
+    monitor: str = "val_loss"
+
+    def __post_init__(self):
+        if (not isinstance(self.min_delta, numbers.Real) or isinstance(self.min_delta, bool)
+                or not math.isfinite(self.min_delta) or self.min_delta < 0):
+            raise ValueError("Expected min_delta, a relative improvement, to be a finite number >= 0. "
+                             f"Received min_delta={self.min_delta!r}.")
+        if not isinstance(self.patience, numbers.Integral) or isinstance(self.patience, bool) \
+                or self.patience < 1:
+            raise ValueError("Expected patience, in epochs, to be an integer >= 1. "
+                             f"Received patience={self.patience!r}.")
+        if not isinstance(self.monitor, str) or not self.monitor:
+            raise ValueError("Expected monitor to be the name of a Keras log entry, e.g. 'val_loss'. "
+                             f"Received monitor={self.monitor!r}.")
+
+
+def _plateau_reference(values: Sequence, min_delta: float) -> tuple[float, int]:
+    """The reference value and its epoch (1-based; 0 before any improvement)."""
+    reference, epoch = math.inf, 0
+    for i, value in enumerate(values, start=1):
+        if value is None or not math.isfinite(value):
+            continue
+        if value < reference and (math.isinf(reference)
+                                  or reference - value >= min_delta * abs(reference)):
+            reference, epoch = float(value), i
+    return reference, epoch
+
+
+def stop_reason(values: Sequence, plateau: Plateau | None = None, *, epochs: int) -> str | None:
+    """Whether a run stops after the epochs whose monitored losses are ``values``.
+
+    The pure decision behind :func:`train`'s stopping rule: it depends only on the
+    losses recorded so far, so a resumed run takes the same decision as an
+    uninterrupted one.
+
+    Parameters
+    ----------
+    values : sequence of float or None
+        The monitored validation loss after each epoch trained so far (epoch 1 first);
+        None or NaN for an epoch without a finite value.
+    plateau : Plateau, optional
+        The plateau rule; None: only the cap stops the run.
+    epochs : int
+        The cap: the most epochs the run may train.
+
+    Returns
+    -------
+    str or None
+        ``"plateau"`` when the last ``plateau.patience`` epochs did not improve (this
+        wins when it happens at the cap too), ``"cap"`` when ``len(values) >= epochs``,
+        None to train on.
+
+    Examples
+    --------
+    >>> stop_reason([1.0, 0.9], Plateau(patience=2), epochs=3) is None
+    True
+    >>> stop_reason([1.0, 0.9, 0.8], Plateau(patience=2), epochs=3)
+    'cap'
+    >>> stop_reason([1.0, 0.9, 0.9, 0.9], Plateau(patience=2), epochs=10)
+    'plateau'
+    """
+    values = list(values)
+    if plateau is not None and values:
+        _, epoch = _plateau_reference(values, plateau.min_delta)
+        if len(values) - epoch >= plateau.patience:
+            return "plateau"
+    return "cap" if len(values) >= epochs else None
 
 
 @dataclass
@@ -67,6 +184,15 @@ class TrainResult:
         When this run was chosen among others (the hybrids of
         :func:`xinpaint.experiments.train_variant`): learning rate → ``{"best_epoch",
         "best_val_loss"}`` of every run tried, this one included.
+    stopped : str or None
+        Why training stopped: ``"plateau"`` (the :class:`Plateau` rule) or ``"cap"``
+        (``epochs`` reached). None for a run recorded before this was kept.
+    epoch : int or None
+        Epochs trained, over every restart (the last epoch's; with ``keep_best`` the
+        model returned is ``best_epoch``'s).
+    cpu_seconds, wall_seconds : float or None
+        CPU (process) time and wall time spent in ``fit``, accumulated over every
+        restart up to the last finished epoch of an interrupted process.
     """
 
     model: object
@@ -79,6 +205,10 @@ class TrainResult:
     best_val_loss: float | None = None
     learning_rate: float | None = None
     candidates: dict = field(default_factory=dict)
+    stopped: str | None = None
+    epoch: int | None = None
+    cpu_seconds: float | None = None
+    wall_seconds: float | None = None
 
 
 def read_history(path: str | Path) -> dict:
@@ -120,6 +250,7 @@ def train(
     config: dict | None = None,
     jit_compile: bool | str = "auto",
     keep_best: bool = False,
+    plateau: Plateau | None = None,
     reuse: bool = True,
     verbose: int = 0,
 ) -> TrainResult:
@@ -137,7 +268,8 @@ def train(
     loss : keras loss or callable
         The training loss.
     epochs, steps_per_epoch : int
-        Training length; ``epochs * steps_per_epoch`` optimiser steps in all.
+        Training length; ``epochs * steps_per_epoch`` optimiser steps in all. With
+        ``plateau``, ``epochs`` is the cap.
     run_dir : path
         Folder for checkpoints, history and the final model (see the module docstring).
     learning_rate : float, optional
@@ -163,6 +295,14 @@ def train(
         Keep the weights of the epoch with the lowest validation loss, the untrained
         model (epoch 0, evaluated before the first step) included, instead of the last
         epoch's: the training length is chosen on ``val_data``. Needs ``val_data``.
+    plateau : Plateau, optional
+        Stop before the cap when the validation loss stops improving (see
+        :class:`Plateau`); the result's ``stopped`` says which ended the run. None (the
+        default): train the ``epochs`` in full. A resumed run continues with the rule's
+        state (best value, epochs since it improved) recovered from ``progress.json``;
+        a finished run, stopped on a plateau or not, is reloaded. Combine with
+        ``keep_best`` to return the best epoch's model rather than the last one's.
+        Needs ``val_data``.
     reuse : bool, optional
         Load a finished run from ``run_dir`` instead of training again.
     verbose : int, optional
@@ -176,23 +316,41 @@ def train(
     ------
     ValueError
         If ``epochs`` or ``steps_per_epoch`` is not a positive integer, or ``keep_best``
-        without ``val_data``.
-    """
-    import keras
-    import tensorflow as tf
+        or ``plateau`` without ``val_data``.
+    TypeError
+        If ``plateau`` is neither None nor a :class:`Plateau`.
 
+    Examples
+    --------
+    >>> result = train(build, data, loss="mse", epochs=100, steps_per_epoch=50,
+    ...                run_dir="runs/unet", val_data=val, validation_steps=10,
+    ...                plateau=Plateau(min_delta=0.01, patience=3))  # doctest: +SKIP
+    >>> result.stopped, result.epoch, result.steps  # doctest: +SKIP
+    ('plateau', 17, 850)
+    """
     for name, value in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"Expected a positive integer. Received {name}={value!r}.")
     if keep_best and val_data is None:
         raise ValueError("keep_best=True chooses the epoch on the validation loss: pass val_data. "
                          "Received val_data=None.")
+    if plateau is not None and not isinstance(plateau, Plateau):
+        raise TypeError(f"Expected plateau to be a xinpaint.training.Plateau or None. "
+                        f"Received plateau={plateau!r}.")
+    if plateau is not None and val_data is None:
+        raise ValueError("plateau stops on the validation loss: pass val_data. "
+                         "Received val_data=None.")
+    import keras
+    import tensorflow as tf
+
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     config = dict(config or {})
     config.update(epochs=epochs, steps_per_epoch=steps_per_epoch, learning_rate=learning_rate)
     if keep_best:
         config.update(keep_best=True)
+    if plateau is not None:  # absent otherwise: the keys of earlier runs stay valid
+        config.update(plateau=dataclasses.asdict(plateau))
     key = _config_key(config)
     done_file, final_file = run_dir / "done.json", run_dir / "final.keras"
     history_file = run_dir / "history.csv"
@@ -203,9 +361,14 @@ def train(
             model = keras.models.load_model(final_file, compile=False)
             return TrainResult(model, read_history(history_file), 0.0, False, True,
                                int(done.get("steps", 0)), done.get("best_epoch"),
-                               done.get("best_val_loss"), None if optimizer else learning_rate)
+                               done.get("best_val_loss"), None if optimizer else learning_rate,
+                               stopped=done.get("stopped"), epoch=done.get("epoch"),
+                               cpu_seconds=done.get("cpu_seconds"),
+                               wall_seconds=done.get("wall_seconds"))
     # A different configuration or an unfinished run: clear a stale final model.
     best_file, best_json = run_dir / "best.keras", run_dir / "best.json"
+    progress_file = run_dir / "progress.json"
+    retrain = done_file.exists()  # a finished run trained again (reuse=False): new times
     for stale in (done_file, final_file):
         stale.unlink(missing_ok=True)
     key_file = run_dir / "config.json"
@@ -214,10 +377,21 @@ def train(
         import shutil
 
         shutil.rmtree(run_dir / "backup", ignore_errors=True)
-        for stale in (history_file, best_file, best_json):
+        for stale in (history_file, best_file, best_json, progress_file):
             stale.unlink(missing_ok=True)
     key_file.write_text(json.dumps({"key": key, "config": config}, indent=2, default=str))
     resumed = (run_dir / "backup").exists() and any((run_dir / "backup").iterdir())
+    progress = _read_progress(progress_file)
+    if retrain:
+        progress = _read_progress(None)
+    elif not resumed:  # no checkpoint: the epochs start again, the time spent still counts
+        progress = {**_read_progress(None), "cpu_seconds": progress["cpu_seconds"],
+                    "wall_seconds": progress["wall_seconds"]}
+    _write_json(progress_file, progress)
+    fit_epochs = epochs
+    if resumed and progress["stopped"] == "plateau":
+        # Killed after the plateau's checkpoint, before the run was saved: no more epochs.
+        fit_epochs = min(epochs, max(1, progress["epoch"]))
 
     train_data = train_data() if callable(train_data) else train_data
     val_data = val_data() if callable(val_data) else val_data
@@ -227,7 +401,7 @@ def train(
         opt = optimizer() if optimizer else keras.optimizers.Adam(learning_rate)
         model.compile(optimizer=opt, loss=loss, metrics=metrics, jit_compile=jit_compile)
 
-    cbs = []
+    cbs = [_progress_callback(progress_file, plateau, epochs)]
     if keep_best:
         if not (best_json.exists() and best_file.exists()):  # epoch 0: the untrained model
             value = model.evaluate(val_data, steps=validation_steps, verbose=0, return_dict=True)["loss"]
@@ -243,7 +417,7 @@ def train(
     start = time.perf_counter()
     model.fit(
         train_data,
-        epochs=epochs,
+        epochs=fit_epochs,
         steps_per_epoch=steps_per_epoch,
         validation_data=val_data,
         validation_steps=validation_steps if val_data is not None else None,
@@ -253,7 +427,11 @@ def train(
     )
     seconds = time.perf_counter() - start
     steps = int(model.optimizer.iterations.numpy())
-    record = {"key": key, "steps": steps, "seconds": seconds}
+    progress = _read_progress(progress_file)
+    stopped = progress["stopped"] or ("plateau" if fit_epochs < epochs else "cap")
+    record = {"key": key, "steps": steps, "seconds": seconds, "stopped": stopped,
+              "epoch": progress["epoch"], "cpu_seconds": progress["cpu_seconds"],
+              "wall_seconds": progress["wall_seconds"]}
     best_epoch = best_val_loss = None
     if keep_best:
         best = json.loads(best_json.read_text())
@@ -263,7 +441,90 @@ def train(
     model.save(final_file)
     done_file.write_text(json.dumps(record, indent=2))
     return TrainResult(model, read_history(history_file), seconds, resumed, False, steps, best_epoch,
-                       best_val_loss, None if optimizer else learning_rate)
+                       best_val_loss, None if optimizer else learning_rate, stopped=stopped,
+                       epoch=record["epoch"], cpu_seconds=record["cpu_seconds"],
+                       wall_seconds=record["wall_seconds"])
+
+
+def _read_progress(path) -> dict:
+    """``progress.json``, or the state of a run that has not trained yet."""
+    state = {"epoch": 0, "steps": 0, "values": [], "stopped": None, "reference": None,
+             "reference_epoch": 0, "epochs_without_improvement": 0, "cpu_seconds": 0.0,
+             "wall_seconds": 0.0}
+    if path is not None and Path(path).exists():
+        try:
+            state.update(json.loads(Path(path).read_text()))
+        except json.JSONDecodeError:  # not written by the atomic writer: start afresh
+            pass
+    return state
+
+
+def _write_json(path: Path, data: dict) -> None:
+    """Write ``data`` atomically: a process killed mid-write leaves the previous file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)
+
+
+def _progress_callback(progress_file: Path, plateau: Plateau | None, epochs: int):
+    import keras
+
+    monitor = plateau.monitor if plateau else "val_loss"
+
+    class Progress(keras.callbacks.Callback):
+        """Record each epoch in ``progress.json`` and stop on a plateau.
+
+        The state is read back at the start of ``fit`` so that it survives a restart
+        (``BackupAndRestore`` resumes the epochs, not this callback's state). This
+        callback runs before the backup: an epoch recorded here but not backed up is
+        trained again on resume and its record replaced.
+        """
+
+        def on_train_begin(self, logs=None):
+            self.state = _read_progress(progress_file)
+            self.cpu0, self.wall0 = self.state["cpu_seconds"], self.state["wall_seconds"]
+            self.cpu_start, self.wall_start = time.process_time(), time.perf_counter()
+            self.last_write = self.wall_start
+
+        def _times(self):
+            self.state["cpu_seconds"] = self.cpu0 + time.process_time() - self.cpu_start
+            self.state["wall_seconds"] = self.wall0 + time.perf_counter() - self.wall_start
+
+        def on_train_batch_end(self, batch, logs=None):
+            if time.perf_counter() - self.last_write > 10:  # the time of long epochs
+                self._times()
+                _write_json(progress_file, self.state)
+                self.last_write = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            if plateau is not None and monitor not in logs:
+                raise ValueError(f"Expected Plateau(monitor={monitor!r}) among the logs "
+                                 f"{sorted(logs)}. Received monitor={monitor!r}.")
+            value = logs.get(monitor)
+            value = float(value) if value is not None and math.isfinite(value) else None
+            values = list(self.state["values"][:epoch])
+            values += [None] * (epoch - len(values)) + [value]
+            reason = stop_reason(values, plateau, epochs=epochs)
+            reference, reference_epoch = _plateau_reference(values, plateau.min_delta if plateau
+                                                            else 0.0)
+            self._times()
+            self.state.update(
+                epoch=epoch + 1, steps=int(self.model.optimizer.iterations.numpy()),
+                monitor=monitor, values=values, stopped=reason,
+                reference=reference if math.isfinite(reference) else None,
+                reference_epoch=reference_epoch,
+                epochs_without_improvement=len(values) - reference_epoch)
+            _write_json(progress_file, self.state)
+            self.last_write = time.perf_counter()
+            if reason == "plateau":
+                self.model.stop_training = True
+
+        def on_train_end(self, logs=None):
+            self._times()
+            _write_json(progress_file, self.state)
+
+    return Progress()
 
 
 def _keep_best_callback(best_file, best_json):
