@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.ndimage as ndi
-from scipy.spatial import Delaunay, QhullError
 
 from xinpaint.baselines.denoise import (
     SmoothingChoice,
@@ -288,6 +287,7 @@ def _linear(frame, holes):
     machine.)
     """
     from matplotlib.tri import TrapezoidMapTriFinder, Triangulation
+    from scipy.spatial import Delaunay, QhullError  # here: the CLI's other methods skip its import
 
     out = frame.copy()
     labels, _ = ndi.label(holes, structure=np.ones((3, 3), dtype=bool))
