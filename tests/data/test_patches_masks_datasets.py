@@ -89,6 +89,6 @@ def test_crops_are_drawn_per_hole_component_not_per_pixel():
     holes[0, 80:110, 100] = True
     frames = np.random.default_rng(0).random((1, 128, 128)).astype(np.float32)
     seq = XraySequence(frames, holes, np.zeros(1), np.zeros_like(holes))
-    (image, valid), _ = next(_windows([seq], None, (1, 16, 16), np.random.default_rng(1), 400, False))
+    (_, valid), _ = next(_windows([seq], None, (1, 16, 16), np.random.default_rng(1), 400, False))
     around_line = (valid.mean(axis=(1, 2, 3, 4)) > 0.8).mean()
     assert 0.3 < around_line < 0.7
