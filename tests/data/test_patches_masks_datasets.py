@@ -92,3 +92,28 @@ def test_crops_are_drawn_per_hole_component_not_per_pixel():
     (_, valid), _ = next(_windows([seq], None, (1, 16, 16), np.random.default_rng(1), 400, False))
     around_line = (valid.mean(axis=(1, 2, 3, 4)) > 0.8).mean()
     assert 0.3 < around_line < 0.7
+
+
+def test_frame_blocks_spread_over_every_scan():
+    from xinpaint.data import frame_blocks
+    from xinpaint.data.sequence import XraySequence
+
+    def scan(n, seed):
+        holes = np.zeros((n, 16, 16), bool)
+        holes[:, 4:6, 4:6] = True
+        return XraySequence(np.full((n, 16, 16), seed, np.float32), holes, np.arange(n, dtype=float),
+                            np.zeros_like(holes), seed=seed)
+
+    blocks = frame_blocks([scan(201, 1), scan(201, 2)], max_frames=64, block=16)
+    assert [len(b) for b in blocks] == [16] * 4 and sum(len(b) for b in blocks) == 64
+    first = [b.angles for b in blocks if b.seed == 1]
+    assert len(first) == 2 and first[0][0] > 30 and first[1][-1] < 170  # centred at 1/4 and 3/4
+    assert all(np.array_equal(np.diff(b.angles), np.ones(15)) for b in blocks)  # contiguous
+    np.testing.assert_array_equal(blocks[2].target, 2.0)
+    assert blocks[0].geometry is None
+    small = frame_blocks([scan(26, 1)], max_frames=8)
+    assert len(small) == 1 and list(small[0].angles) == list(range(9, 17))
+    with pytest.raises(ValueError, match=r"Received max_frames=0"):
+        frame_blocks([scan(5, 1)], max_frames=0)
+    with pytest.raises(ValueError, match=r"Received start=3, stop=2"):
+        scan(5, 1).frames_between(3, 2)

@@ -14,6 +14,7 @@ from xinpaint.data.ct import CTVolume, data_dir, fetch_example_ct, load_ct
 from xinpaint.data.datasets import (
     SPLITS,
     crops_2d,
+    frame_blocks,
     load_split,
     patches_3d,
     split_z_centre,
@@ -39,6 +40,7 @@ __all__ = [
     "data_dir",
     "extract_patches",
     "fetch_example_ct",
+    "frame_blocks",
     "load_ct",
     "load_split",
     "metal_masks_2d",

@@ -39,7 +39,8 @@ from xinpaint.data.geometry import CArmGeometry
 from xinpaint.data.metal import MetalObject
 from xinpaint.data.sequence import XraySequence, simulate_sequence
 
-__all__ = ["SPLITS", "crops_2d", "load_split", "patches_3d", "split_z_centre", "split_z_range"]
+__all__ = ["SPLITS", "crops_2d", "frame_blocks", "load_split", "patches_3d", "split_z_centre",
+           "split_z_range"]
 
 SPLITS = ("train", "val", "test")
 _OFFSETS = {"train": 0, "val": 10_000, "test": 20_000}
@@ -140,6 +141,40 @@ def load_split(split: str, *, profile, seed: int | None = None, cache: bool = Tr
             tmp.replace(path)
         sequences.append(seq)
     return sequences
+
+
+def frame_blocks(sequences, *, max_frames: int, block: int = 16) -> list[XraySequence]:
+    """Evenly spaced blocks of contiguous frames from every scan, ``max_frames`` in all.
+
+    A short scan of 201 frames sees the metal from every side: its first frames alone
+    (lateral views) would show a pacemaker edge-on only. Each scan gets
+    ``max_frames // len(sequences)`` frames (at least one), as blocks of ``block``
+    contiguous frames (fewer where the share is smaller) centred at evenly spaced
+    angles, so that temporal methods still see neighbouring frames. Each block is a
+    sequence of its own (:meth:`XraySequence.frames_between`).
+
+    Examples
+    --------
+    >>> blocks = frame_blocks(load_split("test", profile="cpu"), max_frames=128)  # doctest: +SKIP
+    >>> len(blocks), len(blocks[0])  # doctest: +SKIP
+    (8, 16)
+    """
+    seqs = list(sequences)
+    if not seqs:
+        raise ValueError("Expected at least one sequence. Received sequences=[].")
+    if not isinstance(max_frames, int | np.integer) or max_frames < 1:
+        raise ValueError(f"Expected max_frames >= 1. Received max_frames={max_frames!r}.")
+    if not isinstance(block, int | np.integer) or block < 1:
+        raise ValueError(f"Expected block >= 1. Received block={block!r}.")
+    share = max(1, int(max_frames) // len(seqs))
+    out = []
+    for seq in seqs:
+        t = len(seq)
+        b = min(int(block), share, t)
+        n = max(1, min(share // b, t // b))
+        starts = np.clip(np.round((np.arange(n) + 0.5) / n * t - b / 2), 0, t - b).astype(int)
+        out += [seq.frames_between(int(s), int(s) + b) for s in np.unique(starts)]
+    return out
 
 
 def _hole_pixels(holes):

@@ -141,6 +141,19 @@ class XraySequence:
     def __len__(self) -> int:
         return int(self.target.shape[0])
 
+    def frames_between(self, start: int, stop: int) -> XraySequence:
+        """Frames ``start:stop`` as a sequence of their own (the same metal; no geometry,
+        which describes the whole scan)."""
+        if not 0 <= int(start) < int(stop) <= len(self):
+            raise ValueError(f"Expected 0 <= start < stop <= {len(self)}. "
+                             f"Received start={start!r}, stop={stop!r}.")
+        sl = slice(int(start), int(stop))
+        return XraySequence(
+            self.target[sl], self.holes[sl], np.asarray(self.angles)[sl], self.ribs[sl],
+            {k: v[sl] for k, v in self.structures.items()}, list(self.metal), self.seed,
+            observed=self.observed[sl], reference=self.reference[sl], metal_path=self.metal_path[sl],
+            geometry=None, physics=self.physics, mu_water=self.mu_water, hole_rule=self.hole_rule)
+
 
 _CACHE: dict = {}
 
