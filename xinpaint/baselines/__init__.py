@@ -46,6 +46,7 @@ import scipy.ndimage as ndi
 
 from xinpaint.baselines.denoise import (
     SmoothingChoice,
+    check_frames_holes,
     choose_smoothing,
     parse_method,
     smooth_visible,
@@ -210,22 +211,10 @@ def inpaint(frames, holes, *, method, smooth=0.0):
             f"Expected a non-negative, finite smoothing sigma in pixels. Received smooth={smooth!r}."
         )
     frames = np.asarray(frames)
-    if frames.ndim not in (2, 3):
-        raise ValueError(
-            f"Expected frames of shape (H, W) or (T, H, W). Received frames.shape={frames.shape}."
-        )
-    if not (np.issubdtype(frames.dtype, np.floating) or np.issubdtype(frames.dtype, np.integer)):
+    if frames.ndim in (2, 3) and not (np.issubdtype(frames.dtype, np.floating)
+                                      or np.issubdtype(frames.dtype, np.integer)):
         raise ValueError(f"Expected real-valued frames. Received frames.dtype={frames.dtype}.")
-    holes = np.asarray(holes)
-    if holes.dtype != bool:
-        raise ValueError(
-            "Expected boolean holes (True where metal hides a pixel). "
-            f"Received holes.dtype={holes.dtype}."
-        )
-    if holes.shape != frames.shape:
-        raise ValueError(
-            f"Expected holes of the frames' shape {frames.shape}. Received holes.shape={holes.shape}."
-        )
+    frames, holes = check_frames_holes(frames, holes)
     dtype = np.result_type(frames.dtype, np.float32)
     visible = frames[~holes]
     if visible.size and not np.isfinite(visible).all():

@@ -61,6 +61,27 @@ def _check_sigma(value, name: str) -> float:
     return float(value)
 
 
+def check_frames_holes(frames, holes) -> tuple[np.ndarray, np.ndarray]:
+    """``frames`` (H, W) or (T, H, W) and boolean ``holes`` of their shape, as arrays
+    (the checks every baseline shares; a one-line ValueError otherwise)."""
+    frames = np.asarray(frames)
+    if frames.ndim not in (2, 3):
+        raise ValueError(
+            f"Expected frames of shape (H, W) or (T, H, W). Received frames.shape={frames.shape}."
+        )
+    holes = np.asarray(holes)
+    if holes.dtype != bool:
+        raise ValueError(
+            "Expected boolean holes (True where metal hides a pixel). "
+            f"Received holes.dtype={holes.dtype}."
+        )
+    if holes.shape != frames.shape:
+        raise ValueError(
+            f"Expected holes of the frames' shape {frames.shape}. Received holes.shape={holes.shape}."
+        )
+    return frames, holes
+
+
 def smooth_visible(frames, holes, *, sigma, sigma_t=0.0) -> np.ndarray:
     """Gaussian smoothing of the visible pixels only (normalised convolution).
 
@@ -111,21 +132,7 @@ def smooth_visible(frames, holes, *, sigma, sigma_t=0.0) -> np.ndarray:
     """
     sigma = _check_sigma(sigma, "sigma")
     sigma_t = _check_sigma(sigma_t, "sigma_t")
-    frames = np.asarray(frames)
-    if frames.ndim not in (2, 3):
-        raise ValueError(
-            f"Expected frames of shape (H, W) or (T, H, W). Received frames.shape={frames.shape}."
-        )
-    holes = np.asarray(holes)
-    if holes.dtype != bool:
-        raise ValueError(
-            "Expected boolean holes (True where metal hides a pixel). "
-            f"Received holes.dtype={holes.dtype}."
-        )
-    if holes.shape != frames.shape:
-        raise ValueError(
-            f"Expected holes of the frames' shape {frames.shape}. Received holes.shape={holes.shape}."
-        )
+    frames, holes = check_frames_holes(frames, holes)
     if frames.ndim == 2 and sigma_t > 0:
         raise ValueError(
             f"Expected sigma_t=0 for one (H, W) frame. Received sigma_t={sigma_t!r}."

@@ -463,16 +463,18 @@ class XrayPhysics:
             * np.exp(-tissue_line)
         return lam if transmission is None else lam * transmission
 
+    def _photon_weight(self) -> np.ndarray:
+        """What one photon of each bin adds to the signal: its energy, or one count."""
+        return self._spectrum.energies if self.detector == "energy-integrating" else np.ones(self.n_bins)
+
     def signal(self, photons: np.ndarray) -> np.ndarray:
         """Detector signal from photons per bin (counts or summed energy), clamped if starved."""
-        w = self._spectrum.energies if self.detector == "energy-integrating" else np.ones(self.n_bins)
-        s = np.tensordot(w, photons, axes=(0, 0))
+        s = np.tensordot(self._photon_weight(), photons, axes=(0, 0))
         floor = MIN_PHOTONS * (self._spectrum.mean_energy if self.detector == "energy-integrating" else 1.0)
         return np.maximum(s, floor)
 
     def flat_field(self) -> float:
-        w = self._spectrum.energies if self.detector == "energy-integrating" else np.ones(self.n_bins)
-        return float(self.i0 * np.sum(w * self._spectrum.weights))
+        return float(self.i0 * np.sum(self._photon_weight() * self._spectrum.weights))
 
     def log(self, signal: np.ndarray) -> np.ndarray:
         """The water-corrected line integral ``c(-log(S / S0))`` (dimensionless)."""

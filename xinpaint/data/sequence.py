@@ -326,10 +326,8 @@ def simulate_sequence(
     xray = _physics(physics, physics_options)
     kind = "ideal" if xray is None else "realistic"
     rng = np.random.default_rng(seed)
-    if arc_degrees is None:
-        probe = CArmGeometry(detector_shape=detector_shape, n_frames=max(int(n_frames), 1)
-                             if isinstance(n_frames, int | np.integer) else 1,
-                             **(geometry_options or {}))
+    if arc_degrees is None:  # the fan angle depends on the detector and distances only
+        probe = CArmGeometry(detector_shape=detector_shape, n_frames=1, **(geometry_options or {}))
         arc_degrees = float(np.ceil(probe.short_scan_degrees))
     if start_degrees is None:
         start_degrees = -float(arc_degrees) / 2 + float(rng.uniform(-20.0, 20.0))
