@@ -5,7 +5,7 @@ import pytest
 
 from xinpaint.data import XraySequence
 from xinpaint.experiments import (
-    HYBRID_LEARNING_RATES,
+    HYBRIDS,
     VARIANTS,
     VARIANTS_3D,
     build_variant,
@@ -17,6 +17,7 @@ from xinpaint.profiles import get_profile
 TINY = get_profile("smoke").replace(
     name="smoke", epochs=2, steps_per_epoch=2, finetune_epochs=1, batch_size=2, crop_size=32,
     patch_shape=(4, 32, 32), patch_batch_size=2, base_filters=4, depth=2, val_batches=1,
+    learning_rates=(1e-3, 2e-4),
 )
 
 
@@ -96,7 +97,7 @@ def test_ship_variant_writes_a_loadable_model_and_its_card(runs, rng, tmp_path):
     assert card["kind"].startswith("hybrid")
     selection = card["selection"]
     assert card["steps"] == selection["epoch"] * TINY.steps_per_epoch
-    assert set(selection["candidates"]) == {f"{r:g}" for r in HYBRID_LEARNING_RATES}
+    assert set(selection["candidates"]) == {f"{r:g}" for r in TINY.learning_rates}
     frames, holes = train[0].frames, train[0].holes
     out = inpaint(frames, holes, model=str(path))
     np.testing.assert_array_equal(out[~holes], frames[~holes])
@@ -117,17 +118,56 @@ def test_a_run_depends_only_on_the_profile_fields_of_its_kind():
     assert run_config("pconv-mask", TINY) == run_config("pconv-mask", TINY.replace(finetune_epochs=3))
 
 
-def test_hybrids_choose_rate_and_epoch_on_val(runs, rng):
+@pytest.mark.parametrize("variant,folder", [("hybrid", "2d-hybrid"), ("unet-mae", "2d-unet-mae"),
+                                            ("hybrid-stack", "2dt-hybrid-stack")])
+def test_every_variant_chooses_rate_and_epoch_on_val_by_one_rule(variant, folder, runs, rng):
     train, val = _sequences(2, rng), _sequences(1, rng)
-    best = train_variant("hybrid", TINY, train=train, val=val)
-    assert set(best.candidates) == set(HYBRID_LEARNING_RATES)
+    best = train_variant(variant, TINY, train=train, val=val)
+    assert set(best.candidates) == set(TINY.learning_rates)
     assert best.best_val_loss == min(c["best_val_loss"] for c in best.candidates.values())
     assert best.candidates[best.learning_rate]["best_epoch"] == best.best_epoch
     assert 0 <= best.best_epoch <= TINY.epochs
-    assert sorted(p.name for p in runs.iterdir()) == [f"2d-hybrid-lr{r:g}-smoke"
-                                                      for r in sorted(HYBRID_LEARNING_RATES)]
-    again = train_variant("hybrid", TINY, train=train, val=val)
+    assert best.stopped in ("plateau", "cap")
+    # The learning curves of every variant: train and val loss and val hole PSNR per epoch.
+    assert {"loss", "val_loss", "hole_psnr", "val_hole_psnr"} <= set(best.history)
+    assert len(best.history["val_hole_psnr"]) == best.epoch
+    assert sorted(p.name for p in runs.iterdir()) == [f"{folder}-lr{r:g}-smoke"
+                                                      for r in sorted(TINY.learning_rates)]
+    again = train_variant(variant, TINY, train=train, val=val)
     assert again.loaded and again.learning_rate == best.learning_rate
-    x = np.stack([train[0].frames[:1], train[0].frames[:1]], -1)
-    valid = (~train[0].holes[:1]).astype("float32")[..., None]
-    np.testing.assert_array_equal(np.asarray(again.model([x, valid])), np.asarray(best.model([x, valid])))
+    seq = _sequences(1, rng)[0]
+    fill = variant_method(variant, again.model)
+    np.testing.assert_array_equal(fill(seq.frames, seq.holes),
+                                  variant_method(variant, best.model)(seq.frames, seq.holes))
+
+
+def _perturbed(model, seed=1):
+    """``model`` with every weight moved at random (a last layer at zero would hide a bug)."""
+    gen = np.random.default_rng(seed)
+    for w in model.weights:
+        if w.trainable:
+            w.assign(np.asarray(w) + gen.normal(0, 0.05, w.shape).astype("float32"))
+    return model
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_variant_follows_an_affine_change_of_its_input(variant, rng):
+    # One footing: standardised by the visible pixels and mapped back, so that
+    # f(a * x + b) = a * f(x) + b for every variant (a > 0), whatever the holes held.
+    seq = _sequences(1, rng, frames=8)[0]
+    fill = variant_method(variant, _perturbed(build_variant(variant, TINY)), batch_size=2)
+    out = fill(seq.frames, seq.holes)
+    other = np.where(seq.holes, 7.0, 3.0 * seq.frames + 2.0)
+    np.testing.assert_allclose(fill(other, seq.holes), 3.0 * out + 2.0, rtol=1e-4, atol=2e-5)
+    assert np.abs(out - seq.frames)[seq.holes].max() > 1e-3  # the holes were filled, not kept
+
+
+@pytest.mark.parametrize("variant", HYBRIDS)
+def test_an_untrained_prior_guided_hybrid_is_its_classical_fill(variant, rng):
+    from xinpaint.baselines import inpaint
+    from xinpaint.models import HYBRID_FILL
+
+    seq = _sequences(1, rng, frames=8)[0]
+    out = variant_method(variant, build_variant(variant, TINY), batch_size=2)(seq.frames, seq.holes)
+    expected = inpaint(seq.frames, seq.holes, method=HYBRID_FILL)
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-6)

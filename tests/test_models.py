@@ -238,8 +238,8 @@ def test_standardised_hybrid_saves_and_loads(tmp_path, rng):
     (lambda: unet2d((32, 32, 2), residual=True, residual_scale=0), r"Received residual_scale=0"),
     (lambda: unet2d((32, 32, 2), residual=True, residual_scale=float("nan")),
      r"Received residual_scale=nan"),
-    (lambda: unet2d((32, 32, 2), standardise=True),
-     r"standardise=True needs residual=True .* Received standardise=True, residual=False"),
+    (lambda: unet2d((32, 32, 2), standardise=True, intensity_channels=3),
+     r"between 1 and the 2 input channels\. Received intensity_channels=3"),
 ])
 def test_residual_options_name_the_value(call, match):
     with pytest.raises(ValueError, match=match):

@@ -70,20 +70,26 @@ import numpy as np
 
 from xinpaint.profiles import Profile, get_profile
 
-__all__ = ["SHIPPED", "VARIANTS", "VARIANTS_2D", "VARIANTS_3D", "build_variant", "ship_variant",
-           "train_variant", "training_step_cost", "variant_method"]
+__all__ = ["SHIPPED", "VARIANTS", "VARIANTS_2D", "VARIANTS_3D", "VARIANTS_STACK", "VARIANTS_TIME",
+           "build_variant", "ship_variant", "train_variant", "training_step_cost", "training_table",
+           "variant_method"]
 
 VARIANTS_2D = ("unet-mae", "unet-mse", "unet-mask", "pconv-mask", "pconv-mask-2stage",
                "pconv-vgg", "hybrid")
+#: 2D networks that see neighbouring frames as channels (time, at the cost of a 2D model).
+VARIANTS_STACK = ("hybrid-stack",)
 VARIANTS_3D = ("pconv3d", "pconv3d-centre", "hybrid3d")
-VARIANTS = VARIANTS_2D + VARIANTS_3D
+VARIANTS = VARIANTS_2D + VARIANTS_STACK + VARIANTS_3D
+#: Variants that use the time dimension (the 2D+T side of the study).
+VARIANTS_TIME = VARIANTS_STACK + VARIANTS_3D
 #: Variants whose model adds a correction to a classical fill (an extra input channel).
-HYBRIDS = ("hybrid", "hybrid3d")
-LEARNING_RATE = 2e-4
-#: Learning rates tried for the hybrids, the best one chosen on the val split.
-HYBRID_LEARNING_RATES = (2e-4, 1e-3)
+HYBRIDS = ("hybrid", "hybrid-stack", "hybrid3d")
 #: Scale of the hybrids' correction, in units of the crop's standard deviation.
 RESIDUAL_SCALE = 0.1
+#: The footing every variant shares (part of each run's configuration): inputs standardised
+#: by their visible pixels, outputs mapped back; targets packed with the mask; the rate and
+#: epoch chosen on val; the plateau rule.
+FOOTING = "valid-standardised/v1"
 FINETUNE_LEARNING_RATE = 5e-5
 #: Variants trained as the second stage of the PConv schedule, from ``pconv-mask``.
 SECOND_STAGE = ("pconv-mask-2stage", "pconv-vgg")
@@ -103,30 +109,31 @@ def build_variant(variant: str, prof: Profile):
     from xinpaint.models import pconv_unet2d, pconv_unet3d, unet2d, unet3d
 
     _check(variant)
-    size = dict(depth=prof.depth, base_filters=prof.base_filters)
+    # One footing: every variant standardises its input by the visible pixels.
+    size = dict(depth=prof.depth, base_filters=prof.base_filters, standardise=True,
+                name=variant.replace("-", "_"))
+    hybrid = dict(valid_as_channel=True, residual=True, residual_scale=RESIDUAL_SCALE)
     if variant in VARIANTS_3D:
         length = prof.patch_shape[0]
         if variant == "hybrid3d":
-            return unet3d((length, None, None, 2), valid_as_channel=True, residual=True,
-                          residual_scale=RESIDUAL_SCALE, standardise=True, name="hybrid3d", **size)
-        return pconv_unet3d((length, None, None, 1), many2many=variant == "pconv3d",
-                            name=variant.replace("-", "_"), **size)
+            return unet3d((length, None, None, 2), **hybrid, **size)
+        return pconv_unet3d((length, None, None, 1), many2many=variant == "pconv3d", **size)
+    if variant == "hybrid-stack":
+        r = prof.stack_radius
+        return unet2d((None, None, 4 * r + 2), intensity_channels=2 * r + 2, **hybrid, **size)
     if variant.startswith("unet"):
         return unet2d((None, None, 1), valid_as_channel=True,
-                      composite_output=variant == "unet-mask", name=variant.replace("-", "_"), **size)
+                      composite_output=variant == "unet-mask", **size)
     if variant == "hybrid":
-        return unet2d((None, None, 2), valid_as_channel=True, residual=True,
-                      residual_scale=RESIDUAL_SCALE, standardise=True, name="hybrid", **size)
-    return pconv_unet2d((None, None, 1), name=variant.replace("-", "_"), **size)
+        return unet2d((None, None, 2), **hybrid, **size)
+    return pconv_unet2d((None, None, 1), **size)
 
 
 def _loss(variant):
-    from xinpaint.losses import InpaintingLoss
+    from xinpaint.losses import InpaintingLoss, PixelLoss
 
-    if variant == "unet-mae":
-        return "mae"
-    if variant == "unet-mse":
-        return "mse"
+    if variant in ("unet-mae", "unet-mse"):
+        return PixelLoss(variant[-3:])
     if variant == "pconv-vgg":
         return InpaintingLoss(feature_extractor="xray")
     if variant in HYBRIDS:
@@ -146,10 +153,15 @@ def _fills(sequences):
 def _datasets(variant, prof, train, val, seed):
     import tensorflow as tf
 
-    from xinpaint.data import crops_2d, patches_3d
+    from xinpaint.data import crops_2d, patches_3d, stack_crops
 
     hybrid = variant in HYBRIDS
-    if variant in VARIANTS_3D:
+    if variant in VARIANTS_STACK:
+        def windows(seqs, seed, augment):
+            return stack_crops(seqs, crop_size=prof.crop_size, radius=prof.stack_radius,
+                               batch_size=prof.batch_size, seed=seed, fills=_fills(seqs),
+                               augment=augment)
+    elif variant in VARIANTS_3D:
         def windows(seqs, seed, augment):
             return patches_3d(seqs, patch_shape=prof.patch_shape,
                               batch_size=prof.patch_batch_size, seed=seed,
@@ -159,8 +171,6 @@ def _datasets(variant, prof, train, val, seed):
             return crops_2d(seqs, crop_size=prof.crop_size, batch_size=prof.batch_size,
                             seed=seed, fills=_fills(seqs) if hybrid else None, augment=augment)
     train_ds, val_ds = windows(train, seed, True), windows(val, seed + 1, False)
-    if variant in ("unet-mae", "unet-mse"):
-        return train_ds, val_ds
     centre = prof.patch_shape[0] // 2
 
     def pack(inputs, target):
@@ -181,8 +191,9 @@ def _lazy_datasets(*args):
 #: The profile's fields that a run of each kind depends on (the data, the network, the
 #: training length): a finished run is reused while these stay the same.
 _RUN_FIELDS = ("detector_shape", "n_frames", "arc_degrees", "n_sequences", "base_filters", "depth",
-               "epochs", "steps_per_epoch", "val_batches")
+               "epochs", "steps_per_epoch", "val_batches", "patience", "min_delta")
 _RUN_FIELDS_2D = ("crop_size", "batch_size")
+_RUN_FIELDS_STACK = (*_RUN_FIELDS_2D, "stack_radius")
 _RUN_FIELDS_3D = ("patch_shape", "patch_batch_size")
 
 
@@ -192,40 +203,79 @@ def run_config(variant: str, profile, *, seed: int = 0) -> dict:
     finished run stale)."""
     _check(variant)
     prof = get_profile(profile)
-    fields = _RUN_FIELDS + (_RUN_FIELDS_3D if variant in VARIANTS_3D else _RUN_FIELDS_2D)
+    fields = _RUN_FIELDS + (_RUN_FIELDS_3D if variant in VARIANTS_3D else
+                            _RUN_FIELDS_STACK if variant in VARIANTS_STACK else _RUN_FIELDS_2D)
     if variant in SECOND_STAGE:
         fields += ("finetune_epochs",)
     values = prof.as_dict()
-    return {"variant": variant, "seed": seed,
+    return {"variant": variant, "seed": seed, "footing": FOOTING,
             "profile": {"name": prof.name, **{k: values[k] for k in fields}}}
+
+
+def _metrics():
+    import keras
+
+    from xinpaint.metrics import keras_hole_psnr
+
+    # Logged for every variant: val_hole_psnr is the learning curve the chapters show.
+    return [keras.metrics.MeanMetricWrapper(keras_hole_psnr, name="hole_psnr")]
+
+
+def _fit_rates(variant, prof, name, build, datasets, *, epochs, rates, config, reuse, verbose,
+               seed):
+    """One run per learning rate, each stopped on a plateau and keeping its best epoch on
+    val; the run with the lowest validation loss is returned (``candidates`` lists all)."""
+    import keras
+
+    from xinpaint.chapter import run_dir
+    from xinpaint.training import Plateau
+    from xinpaint.training import train as fit
+
+    plateau = Plateau(min_delta=prof.min_delta, patience=prof.patience)
+    runs = []
+    for rate in rates:
+        keras.utils.set_random_seed(seed)
+        runs.append(fit(build, datasets[0], loss=_loss(variant), epochs=epochs,
+                        steps_per_epoch=prof.steps_per_epoch,
+                        run_dir=run_dir(f"{name}-lr{rate:g}", prof), learning_rate=rate,
+                        val_data=datasets[1], validation_steps=prof.val_batches, config=config,
+                        metrics=_metrics(), keep_best=True, plateau=plateau, reuse=reuse,
+                        verbose=verbose))
+    best = min(runs, key=lambda r: r.best_val_loss)
+    best.candidates = {r.learning_rate: {"best_epoch": r.best_epoch, "best_val_loss": r.best_val_loss,
+                                         "epochs": r.epoch, "stopped": r.stopped}
+                       for r in runs}
+    return best
 
 
 def train_variant(variant: str, profile, *, train, val, seed: int = 0, reuse: bool = True,
                   verbose: int = 0):
     """Train ``variant`` on ``train`` (validated on ``val``) with the profile's sizes.
 
-    The run lives in ``run_dir("2d-<variant>", profile)`` (``3d-`` for 2D+T variants):
-    it resumes after an interruption and is reloaded, not retrained, when it already
-    finished with the same configuration. ``pconv-mask-2stage`` and ``pconv-vgg`` start
-    from the finished ``pconv-mask`` run; their history holds both stages (the first
-    ``profile.epochs`` entries are the first stage's). The hybrids train one run per rate
-    of :data:`HYBRID_LEARNING_RATES` (``2d-hybrid-lr0.0002``, …), each keeping its best
-    epoch on val, and return the run with the lowest validation loss (its ``candidates``
-    list them all).
+    Every variant is trained by one rule: for each learning rate of
+    ``profile.learning_rates`` a run (``2d-<variant>-lr<rate>``; ``3d-`` for the 3D
+    variants, ``2dt-`` for the frame stack) trains until its validation loss stops
+    improving (``profile.patience``, ``profile.min_delta``:
+    :class:`xinpaint.training.Plateau`) or the cap of ``profile.epochs`` epochs, keeping
+    its epoch with the lowest validation loss (epoch 0, the untrained model, included);
+    the rate whose best epoch has the lowest validation loss wins. A run resumes after an
+    interruption and is reloaded, not retrained, when it finished with the same
+    configuration. ``pconv-mask-2stage`` and ``pconv-vgg`` are a second stage from the
+    chosen ``pconv-mask`` run (at :data:`FINETUNE_LEARNING_RATE`, encoder batch norm
+    frozen, at most ``profile.finetune_epochs``), with the same rule; their history holds
+    both stages.
 
     Returns
     -------
     xinpaint.training.TrainResult
+        With ``candidates`` (rate → best epoch, best val loss, epochs, why it stopped).
     """
-    import keras
-
-    from xinpaint.chapter import run_dir
     from xinpaint.models import freeze_encoder_batchnorm
-    from xinpaint.training import train as fit
 
     _check(variant)
     prof = get_profile(profile)
     config = run_config(variant, prof, seed=seed)
+    common = dict(config=config, reuse=reuse, verbose=verbose, seed=seed)
     if variant in SECOND_STAGE:
         first = train_variant("pconv-mask", prof, train=train, val=val, seed=seed, reuse=reuse)
         weights = first.model.get_weights()
@@ -236,41 +286,49 @@ def train_variant(variant: str, profile, *, train, val, seed: int = 0, reuse: bo
             freeze_encoder_batchnorm(model)
             return model
 
-        train_ds, val_ds = _lazy_datasets("pconv-mask", prof, train, val, seed + 7)
-        result = fit(build, train_ds, loss=_loss(variant), epochs=prof.finetune_epochs,
-                     steps_per_epoch=prof.steps_per_epoch, run_dir=run_dir(f"2d-{variant}", prof),
-                     learning_rate=FINETUNE_LEARNING_RATE, val_data=val_ds,
-                     validation_steps=prof.val_batches, config=config, reuse=reuse,
-                     verbose=verbose)
+        datasets = _lazy_datasets("pconv-mask", prof, train, val, seed + 7)
+        result = _fit_rates(variant, prof, f"2d-{variant}", build, datasets,
+                            epochs=prof.finetune_epochs, rates=(FINETUNE_LEARNING_RATE,), **common)
         result.history = {k: first.history.get(k, []) + result.history.get(k, [])
                           for k in set(first.history) | set(result.history)}
+        result.first_stage = first
         result.steps += first.steps
         result.seconds += first.seconds
+        for key in ("cpu_seconds", "wall_seconds"):
+            setattr(result, key, (getattr(result, key) or 0.0) + (getattr(first, key) or 0.0))
         return result
+    rank = "3d" if variant in VARIANTS_3D else "2dt" if variant in VARIANTS_STACK else "2d"
+    datasets = _lazy_datasets(variant, prof, train, val, seed)
+    return _fit_rates(variant, prof, f"{rank}-{variant}", lambda: build_variant(variant, prof),
+                      datasets, epochs=prof.epochs, rates=prof.learning_rates, **common)
 
-    train_ds, val_ds = _lazy_datasets(variant, prof, train, val, seed)
-    rank = "3d" if variant in VARIANTS_3D else "2d"
-    if variant not in HYBRIDS:
-        keras.utils.set_random_seed(seed)
-        return fit(lambda: build_variant(variant, prof), train_ds, loss=_loss(variant),
-                   epochs=prof.epochs, steps_per_epoch=prof.steps_per_epoch,
-                   run_dir=run_dir(f"{rank}-{variant}", prof), learning_rate=LEARNING_RATE,
-                   val_data=val_ds, validation_steps=prof.val_batches, config=config,
-                   reuse=reuse, verbose=verbose)
-    config = {**config, "residual_scale": RESIDUAL_SCALE, "standardise": True}
-    runs = []
-    for rate in HYBRID_LEARNING_RATES:
-        keras.utils.set_random_seed(seed)
-        run = fit(lambda: build_variant(variant, prof), train_ds, loss=_loss(variant),
-                  epochs=prof.epochs, steps_per_epoch=prof.steps_per_epoch,
-                  run_dir=run_dir(f"{rank}-{variant}-lr{rate:g}", prof), learning_rate=rate,
-                  val_data=val_ds, validation_steps=prof.val_batches, config=config,
-                  keep_best=True, reuse=reuse, verbose=verbose)
-        runs.append(run)
-    best = min(runs, key=lambda r: r.best_val_loss)
-    best.candidates = {r.learning_rate: {"best_epoch": r.best_epoch, "best_val_loss": r.best_val_loss}
-                       for r in runs}
-    return best
+
+def training_table(runs: dict):
+    """How each run trained: a :class:`xinpaint.evaluation.Table` for the chapters.
+
+    Columns: the learning rate and epoch kept on val, the epochs and optimiser steps
+    trained, why training stopped (``plateau`` or ``cap``: a model that hit the cap says
+    so), CPU and wall time (minutes, over every restart) and the best val PSNR in the
+    holes.
+    """
+    from xinpaint.evaluation import Table
+    from xinpaint.plotting.training import kept_index
+
+    rows = []
+    for name, r in runs.items():
+        psnr, kept = r.history.get("val_hole_psnr", []), kept_index(r)
+        rows.append({
+            "model": name,
+            "learning rate": r.learning_rate,
+            "epoch kept": r.best_epoch,
+            "epochs": r.epoch,
+            "steps": r.steps,
+            "stopped": r.stopped,
+            "CPU min": None if r.cpu_seconds is None else r.cpu_seconds / 60,
+            "wall min": None if r.wall_seconds is None else r.wall_seconds / 60,
+            "val hole PSNR at kept epoch": psnr[kept] if kept is not None and kept < len(psnr) else None,
+        })
+    return Table(rows)
 
 
 def variant_method(variant: str, model, *, fill_value: float = 0.0, batch_size: int = 4):
@@ -278,7 +336,8 @@ def variant_method(variant: str, model, *, fill_value: float = 0.0, batch_size: 
 
     The holes of the input hold ``fill_value`` (0, black, as in training), or, for the
     hybrids, the classical fill is computed first (its time is part of the method's).
-    2D variants see one frame at a time. 2D+T variants see windows of the model's length
+    2D variants see one frame at a time; the frame stack sees each frame with its
+    neighbours as channels (mirrored at both ends). 2D+T variants see windows of the model's length
     along time and whole frames in space, by :func:`xinpaint.inference.predict_sequence`
     (the same code as ``xinpaint inpaint``): many-to-many models predict windows with a
     stride of half their length, blended; the many-to-one model predicts each frame at
@@ -298,7 +357,13 @@ def variant_method(variant: str, model, *, fill_value: float = 0.0, batch_size: 
 
             classical = inpaint(frames, holes, method=HYBRID_FILL).astype(np.float32)
             masked = frames * valid
-        if variant in VARIANTS_3D:
+        if variant in VARIANTS_STACK:
+            from xinpaint.data import stack_sequence
+
+            radius = (model.inputs[0].shape[-1] - 2) // 4
+            image, centre = stack_sequence(classical, masked, valid, radius=radius)
+            out = model.predict([image, centre], batch_size=batch_size, verbose=0)[..., 0]
+        elif variant in VARIANTS_3D:
             from xinpaint.inference import predict_sequence
 
             out = predict_sequence(model, masked, valid, fill=classical,

@@ -569,6 +569,12 @@ class ValidStandardise(keras.layers.Layer):
     Arguments:
         min_std: The smallest scale (> 0), so that a flat sample (e.g. a crop of air)
             does not divide by zero.
+        intensity_channels: How many leading channels of ``image`` are intensities and
+            are standardised (default: all); the others (e.g. the masks of neighbouring
+            frames) pass unchanged, so that the equivariance holds for them too.
+        with_mean: Also return ``mean`` (broadcast like ``scale``), so that a network
+            that predicts an image, not a correction, can be mapped back by
+            ``output * scale + mean``.
 
     Call arguments:
         inputs: A list ``[image, valid]``: ``(batch, *spatial, channels)`` and
@@ -576,7 +582,8 @@ class ValidStandardise(keras.layers.Layer):
 
     Returns:
         ``[normalised, scale]``: the normalised image (the input's shape) and
-        ``scale`` of shape ``(batch, *spatial, 1)``.
+        ``scale`` of shape ``(batch, *spatial, 1)``; ``[normalised, scale, mean]``
+        with ``with_mean=True``.
 
     Example:
 
@@ -588,12 +595,20 @@ class ValidStandardise(keras.layers.Layer):
     [-1.0, 1.0]
     """
 
-    def __init__(self, min_std: float = 1e-6, **kwargs):
+    def __init__(self, min_std: float = 1e-6, intensity_channels: int | None = None,
+                 with_mean: bool = False, **kwargs):
         super().__init__(**kwargs)
         if (not isinstance(min_std, numbers.Real) or isinstance(min_std, bool)
                 or not math.isfinite(min_std) or min_std <= 0):
             raise ValueError(f"Expected a finite min_std > 0. Received min_std={min_std!r}.")
+        if intensity_channels is not None and (
+                not isinstance(intensity_channels, numbers.Integral)
+                or isinstance(intensity_channels, bool) or intensity_channels < 1):
+            raise ValueError("Expected intensity_channels to be None or an integer >= 1. "
+                             f"Received intensity_channels={intensity_channels!r}.")
         self.min_std = float(min_std)
+        self.intensity_channels = None if intensity_channels is None else int(intensity_channels)
+        self.with_mean = bool(with_mean)
 
     def call(self, inputs):
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
@@ -606,10 +621,18 @@ class ValidStandardise(keras.layers.Layer):
         mean = ops.sum(first * valid, axis=axes, keepdims=True) / count
         var = ops.sum(ops.square(first - mean) * valid, axis=axes, keepdims=True) / count
         scale = ops.maximum(ops.sqrt(var), self.min_std)
-        return [(image - mean) / scale, ops.ones_like(valid) * scale]
+        n = self.intensity_channels
+        if n is None or n >= image.shape[-1]:
+            normalised = (image - mean) / scale
+        else:
+            normalised = ops.concatenate([(image[..., :n] - mean) / scale, image[..., n:]], axis=-1)
+        out = [normalised, ops.ones_like(valid) * scale]
+        return [*out, ops.ones_like(valid) * mean] if self.with_mean else out
 
     def compute_output_shape(self, input_shape):
-        return [tuple(input_shape[0]), tuple(input_shape[1])]
+        shapes = [tuple(input_shape[0]), tuple(input_shape[1])]
+        return [*shapes, tuple(input_shape[1])] if self.with_mean else shapes
 
     def get_config(self):
-        return {**super().get_config(), "min_std": self.min_std}
+        return {**super().get_config(), "min_std": self.min_std,
+                "intensity_channels": self.intensity_channels, "with_mean": self.with_mean}

@@ -18,7 +18,9 @@ Every term takes ``(target, prediction, valid)`` tensors of shape (B, H, W, C) o
 * :func:`perceptual`, :func:`style`: L1 distances of feature maps (lists of
   (B, h, w, c) tensors) and of their Gram matrices ``F^T F / (c h w)``, for the output
   and for the composite against the ground truth.
-* :func:`mae`, :func:`mse`: plain losses that ignore the mask (the U-Net baseline).
+* :func:`mae`, :func:`mse`: plain losses that ignore the mask (the U-Net baseline);
+  :class:`PixelLoss` is either on packed targets, so that every variant of the study is
+  trained on the same ``y`` and logs the same hole metrics.
 * :class:`InpaintingLoss`: ``valid·L_valid + hole·L_hole + perceptual·L_perc +
   style·(L_style_out + L_style_comp) + tv·L_tv`` with the paper's weights
   (1, 6, 0.05, 120, 0.1). 2D+T stacks are fed to the 2D feature extractor frame by frame.
@@ -64,6 +66,7 @@ from xinpaint.layers import composite  # noqa: E402
 
 __all__ = [
     "InpaintingLoss",
+    "PixelLoss",
     "composite",
     "dilated_holes",
     "gram_matrix",
@@ -389,3 +392,38 @@ class InpaintingLoss(keras.losses.Loss):
             spec = keras.saving.serialize_keras_object(spec)
         config.update(self.term_weights, feature_extractor=spec, time_tv=self.time_tv)
         return config
+
+
+@keras.saving.register_keras_serializable(package="xinpaint")
+class PixelLoss(keras.losses.Loss):
+    """Plain MAE or MSE over every pixel, on packed targets (the mask is ignored).
+
+    ``y_true`` is ``pack_targets(target, valid)``, like :class:`InpaintingLoss`, so a
+    plain U-Net trained on it sees the same batches and logs the same metrics (e.g.
+    :func:`xinpaint.metrics.keras_hole_psnr`) as the mask-aware variants.
+
+    Parameters
+    ----------
+    kind : {"mae", "mse"}
+        The error measured.
+
+    Examples
+    --------
+    >>> loss = PixelLoss("mse")
+    >>> t = np.zeros((1, 4, 4, 1), "float32"); v = np.ones_like(t)
+    >>> float(loss(pack_targets(t, v), t + 0.5))
+    0.25
+    """
+
+    def __init__(self, kind: str = "mae", *, name=None, reduction="sum_over_batch_size", dtype=None):
+        if kind not in ("mae", "mse"):
+            raise ValueError(f"Expected kind 'mae' or 'mse'. Received kind={kind!r}.")
+        super().__init__(name=name or f"pixel_{kind}", reduction=reduction, dtype=dtype)
+        self.kind = kind
+
+    def call(self, y_true, y_pred):
+        target, _ = unpack_targets(y_true)
+        return (mae if self.kind == "mae" else mse)(target, y_pred)
+
+    def get_config(self):
+        return {**super().get_config(), "kind": self.kind}

@@ -106,6 +106,7 @@ def _build(
     residual=False,
     residual_scale=1.0,
     standardise=False,
+    intensity_channels=None,
     composite_output=True,
     temporal_strides=False,
     many2many=True,
@@ -116,10 +117,11 @@ def _build(
     if (not isinstance(residual_scale, numbers.Real) or isinstance(residual_scale, bool)
             or not residual_scale > 0 or residual_scale == float("inf")):
         raise ValueError(f"Expected a finite residual_scale > 0. Received residual_scale={residual_scale!r}.")
-    if standardise and not residual:
-        raise ValueError("standardise=True needs residual=True (the correction is brought back to "
-                         "the input's scale). Received standardise=True, residual=False.")
     channels = input_shape[-1]
+    if intensity_channels is not None and not (isinstance(intensity_channels, numbers.Integral)
+                                               and 1 <= intensity_channels <= channels):
+        raise ValueError(f"Expected intensity_channels between 1 and the {channels} input channels. "
+                         f"Received intensity_channels={intensity_channels!r}.")
     image = keras.Input(input_shape, name="image")
     valid = keras.Input((*input_shape[:-1], 1), name="valid")
     stride = 2 if rank == 2 else ((2 if temporal_strides else 1), 2, 2)
@@ -135,7 +137,15 @@ def _build(
     # ------------------------------------------------------------------ encoder
     source = image
     if standardise:
-        source, scale = ValidStandardise(name="standardise")([image, valid])
+        source, scale, mean = ValidStandardise(intensity_channels=intensity_channels, with_mean=True,
+                                               name="standardise")([image, valid])
+    if standardise and not partial:
+        # The masked frame (channel 0, or 1 after a residual model's fill) gets the visible
+        # mean (0 once standardised) in its holes, whatever the caller put there: the
+        # network stays equivariant to a * image + b and blind to the hole values.
+        k = 1 if residual and channels > 1 else 0
+        source = keras.ops.concatenate(
+            [source[..., :k], source[..., k:k + 1] * valid, source[..., k + 1:]], axis=-1)
     if partial:
         h, m = source, valid
     else:
@@ -186,6 +196,9 @@ def _build(
             prediction = keras.layers.Rescaling(residual_scale, dtype="float32",
                                                 name="residual_scale")(prediction)
         prediction = keras.layers.Add(name="residual")([base, prediction])
+    elif standardise:  # back to the input's scale: prediction * std + mean
+        prediction = keras.layers.Multiply(dtype="float32", name="destandardise")([prediction, scale])
+        prediction = keras.layers.Add(dtype="float32", name="restore_mean")([prediction, mean])
     if not many2many:
         prediction = CentreFrame(dtype="float32", name="centre_prediction")(prediction)
         base = CentreFrame(dtype="float32", name="centre_image")(base)
@@ -206,6 +219,7 @@ def unet2d(
     residual: bool = False,
     residual_scale: float = 1.0,
     standardise: bool = False,
+    intensity_channels: int | None = None,
     composite_output: bool = True,
     name: str = "unet2d",
 ) -> keras.Model:
@@ -230,11 +244,15 @@ def unet2d(
         (> 0), so that the first optimiser steps make corrections on the scale of the
         error to correct, not of the image.
     standardise : bool
-        With ``residual``: the network sees the input standardised by the mean and
-        standard deviation of its visible pixels (:class:`~xinpaint.layers.ValidStandardise`,
-        per sample: per crop in training, per frame or window at inference), and its
-        correction is multiplied back by that standard deviation, so the model is
-        equivariant to ``a * image + b``.
+        The network sees the input standardised by the mean and standard deviation of
+        its visible pixels (:class:`~xinpaint.layers.ValidStandardise`, per sample: per
+        crop in training, per frame or window at inference); a residual model's
+        correction is multiplied back by that standard deviation, any other model's
+        output becomes ``output * std + mean``, so the model is equivariant to
+        ``a * image + b`` (``a > 0``).
+    intensity_channels : int, optional
+        With ``standardise``: how many leading input channels are intensities (the
+        others, e.g. the masks of neighbouring frames, are not standardised); default all.
     composite_output : bool
         Return ``valid * image + (1 - valid) * prediction``.
     name : str
@@ -254,6 +272,7 @@ def unet2d(
                   kernel_size=kernel_size, first_kernel_size=first_kernel_size,
                   max_filters=max_filters, valid_as_channel=valid_as_channel, residual=residual,
                   residual_scale=residual_scale, standardise=standardise,
+                  intensity_channels=intensity_channels,
                   composite_output=composite_output, name=name)
 
 
@@ -269,6 +288,7 @@ def unet3d(
     residual: bool = False,
     residual_scale: float = 1.0,
     standardise: bool = False,
+    intensity_channels: int | None = None,
     composite_output: bool = True,
     temporal_strides: bool = False,
     many2many: bool = True,
@@ -284,6 +304,7 @@ def unet3d(
                   kernel_size=kernel_size, first_kernel_size=first_kernel_size,
                   max_filters=max_filters, valid_as_channel=valid_as_channel, residual=residual,
                   residual_scale=residual_scale, standardise=standardise,
+                  intensity_channels=intensity_channels,
                   composite_output=composite_output, temporal_strides=temporal_strides,
                   many2many=many2many, name=name)
 
@@ -299,6 +320,7 @@ def pconv_unet2d(
     residual: bool = False,
     residual_scale: float = 1.0,
     standardise: bool = False,
+    intensity_channels: int | None = None,
     composite_output: bool = True,
     name: str = "pconv_unet2d",
 ) -> keras.Model:
@@ -319,7 +341,8 @@ def pconv_unet2d(
     return _build(input_shape, rank=2, partial=True, depth=depth, base_filters=base_filters,
                   kernel_size=kernel_size, first_kernel_size=first_kernel_size,
                   max_filters=max_filters, residual=residual,
-                  residual_scale=residual_scale, standardise=standardise, composite_output=composite_output,
+                  residual_scale=residual_scale, standardise=standardise,
+                  intensity_channels=intensity_channels, composite_output=composite_output,
                   name=name)
 
 
@@ -335,6 +358,7 @@ def pconv_unet3d(
     residual: bool = False,
     residual_scale: float = 1.0,
     standardise: bool = False,
+    intensity_channels: int | None = None,
     composite_output: bool = True,
     temporal_strides: bool = False,
     name: str = "pconv_unet3d",
@@ -353,7 +377,8 @@ def pconv_unet3d(
     return _build(input_shape, rank=3, partial=True, depth=depth, base_filters=base_filters,
                   kernel_size=kernel_size, first_kernel_size=first_kernel_size,
                   max_filters=max_filters, residual=residual,
-                  residual_scale=residual_scale, standardise=standardise, composite_output=composite_output,
+                  residual_scale=residual_scale, standardise=standardise,
+                  intensity_channels=intensity_channels, composite_output=composite_output,
                   temporal_strides=temporal_strides, many2many=many2many, name=name)
 
 

@@ -52,9 +52,19 @@ class Profile:
     patch_batch_size : int
         Training batch size of the 2D+T models (patches per step).
     epochs, steps_per_epoch : int
-        Training length: ``epochs * steps_per_epoch`` optimiser steps.
+        Training length: at most ``epochs * steps_per_epoch`` optimiser steps (the cap);
+        a run stops earlier on a plateau of its validation loss.
     finetune_epochs : int
-        Epochs of the second (fine-tuning) stage of the PConv schedule.
+        At most this many epochs of the second (fine-tuning) stage of the PConv schedule.
+    patience, min_delta : int, float
+        The plateau rule of every learned model (:class:`xinpaint.training.Plateau`):
+        stop when the validation loss has not improved by the relative ``min_delta``
+        within ``patience`` epochs.
+    learning_rates : tuple of float
+        Adam learning rates tried for every learned model; the rate and epoch with the
+        lowest validation loss are kept (one rule for every variant).
+    stack_radius : int
+        Neighbouring frames on each side that the frame-stack hybrid receives as channels.
     base_filters, depth : int
         Width of the first U-Net level and number of down-sampling levels.
     val_batches : int
@@ -83,6 +93,10 @@ class Profile:
     val_batches: int = 2
     max_eval_frames: int = 8
     vgg_steps: int = 20
+    patience: int = 2
+    min_delta: float = 0.01
+    learning_rates: tuple[float, ...] = (1e-3,)
+    stack_radius: int = 1
 
     @property
     def total_steps(self) -> int:
@@ -118,6 +132,10 @@ PROFILES: dict[str, Profile] = {
         val_batches=2,
         max_eval_frames=8,
         vgg_steps=20,
+        patience=2,
+        min_delta=0.01,
+        learning_rates=(1e-3,),
+        stack_radius=1,
     ),
     "cpu": Profile(
         name="cpu",
@@ -130,14 +148,18 @@ PROFILES: dict[str, Profile] = {
         patch_shape=(8, 64, 64),
         batch_size=16,
         patch_batch_size=2,
-        epochs=8,
+        epochs=30,
         steps_per_epoch=100,
-        finetune_epochs=2,
+        finetune_epochs=8,
         base_filters=16,
         depth=4,
         val_batches=8,
         max_eval_frames=128,
         vgg_steps=1500,
+        patience=4,
+        min_delta=0.005,
+        learning_rates=(1e-3,),
+        stack_radius=1,
     ),
     "gpu": Profile(
         name="gpu",
@@ -158,6 +180,10 @@ PROFILES: dict[str, Profile] = {
         val_batches=32,
         max_eval_frames=1024,
         vgg_steps=20000,
+        patience=8,
+        min_delta=0.002,
+        learning_rates=(2e-4, 1e-3),
+        stack_radius=2,
     ),
 }
 

@@ -6,7 +6,7 @@ Public API: :func:`fetch_example_ct`, :func:`load_ct`, :class:`CTVolume`,
 :class:`Part` (:mod:`xinpaint.data.metal`), :func:`sample_metal` and :class:`Anatomy`
 (the clinical catalogue, :mod:`xinpaint.data.catalogue`), :func:`load_split`,
 :func:`random_masks_2d`, :func:`extract_patches`, :func:`stitch_patches`,
-:func:`crops_2d`, :func:`patches_3d`.
+:func:`crops_2d`, :func:`patches_3d`, :func:`stack_crops`.
 """
 
 from xinpaint.data.catalogue import Anatomy, sample_metal
@@ -19,6 +19,9 @@ from xinpaint.data.datasets import (
     patches_3d,
     split_z_centre,
     split_z_range,
+    stack_channels,
+    stack_crops,
+    stack_sequence,
 )
 from xinpaint.data.geometry import CArmGeometry
 from xinpaint.data.masks import metal_masks_2d, random_masks_2d
@@ -51,6 +54,9 @@ __all__ = [
     "simulate_sequence",
     "split_z_centre",
     "split_z_range",
+    "stack_channels",
+    "stack_crops",
+    "stack_sequence",
     "stitch_patches",
     "trace_metal",
 ]

@@ -40,7 +40,7 @@ from xinpaint.data.metal import MetalObject
 from xinpaint.data.sequence import XraySequence, simulate_sequence
 
 __all__ = ["SPLITS", "crops_2d", "frame_blocks", "load_split", "patches_3d", "split_z_centre",
-           "split_z_range"]
+           "split_z_range", "stack_channels", "stack_crops", "stack_sequence"]
 
 SPLITS = ("train", "val", "test")
 _OFFSETS = {"train": 0, "val": 10_000, "test": 20_000}
@@ -294,3 +294,84 @@ def patches_3d(sequences, *, patch_shape, batch_size: int, seed: int = 0, fills=
         yield from _windows(sequences, fills, patch_shape, rng, batch_size, augment)
 
     return _dataset(gen, patch_shape, 1 if fills is None else 2)
+
+
+def stack_channels(image, valid, *, radius: int):
+    """Neighbouring frames as channels: the input of the frame-stack hybrid.
+
+    Parameters
+    ----------
+    image : ndarray, shape (..., 2 * radius + 1, H, W, 2)
+        Windows of ``2 * radius + 1`` consecutive frames, channels ``[fill, masked]``
+        (a classical fill, visible pixels kept; the observed frame, holes at 0).
+    valid : ndarray, shape (..., 2 * radius + 1, H, W, 1)
+        1 where visible, of the same windows.
+    radius : int
+        Neighbours on each side of the centre frame.
+
+    Returns
+    -------
+    image : ndarray, shape (..., H, W, 4 * radius + 2)
+        ``[fill, masked]`` of the centre frame, the fills of the ``2 * radius`` neighbours
+        (intensities: ``2 * radius + 2`` channels), then the neighbours' ``valid`` (masks).
+    valid : ndarray, shape (..., H, W, 1)
+        The centre frame's.
+
+    Examples
+    --------
+    >>> im, va = stack_channels(np.zeros((3, 8, 8, 2)), np.ones((3, 8, 8, 1)), radius=1)
+    >>> im.shape, va.shape
+    ((8, 8, 6), (8, 8, 1))
+    """
+    length = 2 * radius + 1
+    if image.shape[-4] != length or valid.shape[-4] != length:
+        raise ValueError(f"Expected windows of 2 * radius + 1 = {length} frames. "
+                         f"Received image.shape={image.shape}, valid.shape={valid.shape}.")
+    others = [j for j in range(length) if j != radius]
+    centre = image[..., radius, :, :, :]
+    channels = [centre, *(image[..., j, :, :, :1] for j in others),
+                *(valid[..., j, :, :, :] for j in others)]
+    return np.concatenate(channels, axis=-1), valid[..., radius, :, :, :]
+
+
+def stack_sequence(fill, masked, valid, *, radius: int):
+    """:func:`stack_channels` for every frame of a sequence (T, H, W), mirrored at both ends.
+
+    Returns ``(image, valid)`` of shapes (T, H, W, 4 * radius + 2) and (T, H, W, 1).
+    """
+    arrays = [np.asarray(a, np.float32) for a in (fill, masked, valid)]
+    T = arrays[0].shape[0]
+    fill, masked, valid = (np.pad(a, [(radius, radius), (0, 0), (0, 0)],
+                                  mode="reflect" if T > 1 else "edge") for a in arrays)
+    idx = np.arange(T)[:, None] + np.arange(2 * radius + 1)[None]
+    image = np.stack([fill[idx], masked[idx]], -1)
+    return stack_channels(image, valid[idx][..., None], radius=radius)
+
+
+def stack_crops(sequences, *, crop_size: int, radius: int, batch_size: int, fills, seed: int = 0,
+                augment: bool = True):
+    """Infinite batches of frame-stack crops ``((image, valid), target)`` around the holes.
+
+    Windows of ``2 * radius + 1`` frames (a hole pixel drawn as in :func:`crops_2d` in the
+    centre frame) become channels by :func:`stack_channels`: image (B, crop, crop,
+    4 * radius + 2), valid and target (B, crop, crop, 1), the centre frame's.
+    """
+    _check_sequences(sequences, fills)
+    if fills is None:
+        raise ValueError("The frame-stack crops need a classical fill per sequence. Received fills=None.")
+    if crop_size < 8 or any(min(s.frames.shape[1:]) < crop_size for s in sequences):
+        raise ValueError(f"Expected 8 <= crop_size <= the frames' height and width. "
+                         f"Received crop_size={crop_size!r}.")
+    length = 2 * radius + 1
+    if any(s.frames.shape[0] < length for s in sequences):
+        raise ValueError(f"Expected sequences of at least 2 * radius + 1 = {length} frames. "
+                         f"Received radius={radius!r}.")
+
+    def gen():
+        rng = np.random.default_rng(seed)
+        for (image, valid), target in _windows(sequences, fills, (length, crop_size, crop_size), rng,
+                                               batch_size, augment):
+            image, centre = stack_channels(image, valid, radius=radius)
+            yield (image, centre), target[:, radius]
+
+    return _dataset(gen, (crop_size, crop_size), 4 * radius + 2)

@@ -1,0 +1,85 @@
+"""Learning curves of the trained models: every chapter that trains shows them.
+
+:func:`plot_learning_curves` draws, against optimiser steps, the training and
+validation loss and the validation PSNR in the holes of each run
+(:class:`xinpaint.training.TrainResult`), marks the epoch that was kept and says why
+the run stopped (a plateau of its validation loss, or the cap).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["kept_index", "plot_learning_curves"]
+
+
+def _steps_per_epoch(result) -> float:
+    epochs = len(result.history.get("loss", []))
+    if not epochs:
+        raise ValueError("Expected a run with a history (train it first). Received an empty history.")
+    return result.steps / epochs
+
+
+def kept_index(result) -> int | None:
+    """Index in ``result.history`` of the epoch whose weights were kept (None: epoch 0 or
+    no selection); a second stage's history starts with its first stage's epochs."""
+    if not result.best_epoch:
+        return None
+    first = getattr(result, "first_stage", None)
+    offset = len(first.history.get("loss", [])) if first is not None else 0
+    return offset + result.best_epoch - 1
+
+
+def plot_learning_curves(runs: dict, *, title: str | None = None):
+    """Train loss, val loss and val hole PSNR against steps, one line per run.
+
+    Parameters
+    ----------
+    runs : dict
+        Name → :class:`xinpaint.training.TrainResult` (as returned by
+        :func:`xinpaint.experiments.train_variant`).
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three panels; the kept epoch of each run is marked with a dot, the legend says
+        ``plateau`` or ``cap`` and the steps the run took.
+
+    Examples
+    --------
+    >>> fig = plot_learning_curves({"hybrid": result})  # doctest: +SKIP
+    """
+    import matplotlib.pyplot as plt
+
+    if not runs:
+        raise ValueError("Expected at least one run. Received runs={}.")
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
+    keys = (("loss", "train loss", True), ("val_loss", "val loss", True),
+            ("val_hole_psnr", "val PSNR in the holes (dB)", False))
+    for i, (name, result) in enumerate(runs.items()):
+        colour = f"C{i % 10}"
+        per_epoch = _steps_per_epoch(result)
+        stop = result.stopped or "?"
+        label = f"{name} ({stop}, {result.steps:,} steps)"
+        for ax, (key, _, _) in zip(axes, keys, strict=True):
+            values = np.asarray(result.history.get(key, []), float)
+            if not len(values):
+                continue
+            steps = per_epoch * np.arange(1, len(values) + 1)
+            ax.plot(steps, values, color=colour, lw=1.2, label=label if ax is axes[0] else None)
+            best = kept_index(result)
+            if best is not None and best < len(values):  # epoch 0 has no history entry
+                ax.plot(steps[best], values[best], "o", color=colour, ms=4)
+    for ax, (_, ylabel, log) in zip(axes, keys, strict=True):
+        ax.set_xlabel("optimiser steps")
+        ax.set_ylabel(ylabel)
+        if log:
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
