@@ -43,7 +43,13 @@ def test_runner_writes_json_and_csv(tmp_path, monkeypatch):
     assert not res.inputs[res.holes].any()
 
     payload = json.loads((tmp_path / "unit.json").read_text())
-    assert list(payload) == ["chapter", "profile", "split", "data", "rows", "bins"]
+    assert list(payload) == ["chapter", "profile", "split", "data", "rows", "bins", "components"]
+    comp = payload["components"]
+    assert comp["widths"] == res.widths.tolist() and comp["areas"] == res.areas.tolist()
+    assert list(comp["sq_error"]) == ["nearest", "biharmonic", "flat"]
+    for name, sq in res.component_sq.items():
+        # the squared errors of each component, rounded to 6 significant digits
+        np.testing.assert_allclose(comp["sq_error"][name], sq, rtol=5e-6, atol=0)
     assert payload["data"] == "ideal"  # synthetic sequences without a physics: the ideal kind
     assert (
         payload["chapter"] == "unit"

@@ -22,6 +22,8 @@ module                          holds
 :mod:`~.runner`                 :func:`evaluate_methods` and :class:`Evaluation`
                                 (with an optional ``volume=`` callback per sequence)
 :mod:`~.writer`                 :func:`write_results`: JSON and CSV
+:mod:`~.compare`                :func:`paired_difference`: does A beat B in the
+                                holes? (paired bootstrap over hole components)
 =============================== ===================================================
 
 Hole-size bins
@@ -31,6 +33,14 @@ the diameter of the largest inscribed disc, in ten bins from a guide wire to a
 pacemaker (edges for a 256-pixel detector, scaled with the detector by
 :func:`size_bins`); the bin rows also give the median area of their components.
 The table of bins is in :mod:`xinpaint.evaluation.bins`.
+
+Comparing two methods
+---------------------
+:func:`paired_difference` answers "does method A beat method B in the holes?": the
+difference of their pooled PSNR in the holes (optionally within a width range) with a
+95 % paired-bootstrap confidence interval over the hole components, from an
+:class:`Evaluation` or from the chapter's JSON record, whose ``"components"`` entry
+holds the squared errors of every method in every hole component.
 """
 
 from __future__ import annotations
@@ -44,6 +54,7 @@ from xinpaint.evaluation.bins import (
     hole_components,
     size_bins,
 )
+from xinpaint.evaluation.compare import paired_difference
 from xinpaint.evaluation.methods import Method, baseline_method, keras_method
 from xinpaint.evaluation.runner import Evaluation, evaluate_methods
 from xinpaint.evaluation.tables import (
@@ -71,6 +82,7 @@ __all__ = [
     "evaluate_methods",
     "hole_components",
     "keras_method",
+    "paired_difference",
     "render_table",
     "size_bins",
     "write_results",

@@ -61,6 +61,12 @@ class Evaluation:
     widths, areas : ndarray of int
         Width (pixels, inscribed-disc diameter) and area (pixels) of each hole
         component (see :func:`hole_components`).
+    component_sq : dict of str to (n,) ndarray of float
+        Per method, the sum of squared errors (output − target, data range 1) over
+        the pixels of each hole component, in the order of ``widths`` and ``areas``
+        (the labels :func:`bin_rows` uses): ``component_sq[m][i] / areas[i]`` is the
+        MSE of component ``i``. Written to the JSON as ``"components"``; what
+        :func:`~xinpaint.evaluation.compare.paired_difference` resamples.
     regions : Table
         One row per method and region: metrics over the hidden pixels of the region
         (see ``regions`` of :func:`evaluate_methods`); empty without regions.
@@ -82,6 +88,7 @@ class Evaluation:
     outputs: dict = field(default_factory=dict)
     widths: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     areas: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    component_sq: dict = field(default_factory=dict)
     regions: Table = field(default_factory=lambda: Table([], REGION_COLUMNS))
     region_masks: dict = field(default_factory=dict)
     volumes: Table = field(default_factory=Table)
@@ -247,7 +254,8 @@ def evaluate_methods(
     Returns
     -------
     Evaluation
-        ``rows`` and ``bins`` tables, the evaluated arrays, outputs and paths.
+        ``rows`` and ``bins`` tables, the evaluated arrays, outputs, the squared
+        errors per hole component (``component_sq``) and paths.
 
     Raises
     ------
@@ -300,6 +308,7 @@ def evaluate_methods(
         bins = size_bins(int(targets.shape[-1]))
 
     rows, bin_table, region_table, volume_table, outputs = [], [], [], [], {}
+    component_sq = {}
     for name, fn in fns.items():
         parts, seconds = [], 0.0
         start = 0
@@ -340,6 +349,7 @@ def evaluate_methods(
             _region_row(targets, out, mask, method=name, region=region)
             for region, mask in region_masks.items()
         )
+        component_sq[name] = _component_sq(targets, out, holes, components)
         if keep_outputs:
             outputs[name] = out
 
@@ -352,6 +362,7 @@ def evaluate_methods(
         outputs=outputs,
         widths=components[1],
         areas=components[2],
+        component_sq=component_sq,
         regions=Table(region_table, REGION_COLUMNS),
         region_masks=region_masks,
         volumes=Table(volume_table),
@@ -360,6 +371,13 @@ def evaluate_methods(
     if chapter is not None and prof is not None:
         result.paths = write_results(result, chapter=chapter, profile=prof, split=split)
     return result
+
+
+def _component_sq(targets, outputs, holes, components) -> np.ndarray:
+    """Sum of squared errors over each hole component (float64, as in :func:`bin_rows`)."""
+    labels, widths, _ = components
+    err = outputs[holes].astype(np.float64) - targets[holes].astype(np.float64)
+    return np.bincount(labels[holes], weights=err**2, minlength=len(widths) + 1)[1:]
 
 
 def _region_row(targets, outputs, mask, *, method, region) -> dict:

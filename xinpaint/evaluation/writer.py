@@ -19,6 +19,23 @@ def _jsonable(value):
     return value
 
 
+def _sig(values, digits: int = 6) -> list[float]:
+    """Floats rounded to ``digits`` significant digits (to keep the JSON small)."""
+    return [float(f"{float(v):.{digits}g}") for v in np.asarray(values, dtype=np.float64).ravel()]
+
+
+def _components(evaluation) -> dict | None:
+    """The ``"components"`` entry: widths, areas and per-method squared errors of the holes."""
+    sq = getattr(evaluation, "component_sq", None) or {}
+    if not sq:
+        return None
+    return {
+        "widths": [int(w) for w in evaluation.widths],
+        "areas": [int(a) for a in evaluation.areas],
+        "sq_error": {method: _sig(values) for method, values in sq.items()},
+    }
+
+
 def _write_csv(path: Path, rows: list[dict]) -> None:
     columns: list[str] = []
     for r in rows:
@@ -36,10 +53,17 @@ def write_results(evaluation, *, chapter: str, profile, split: str = "test") -> 
     """Write an evaluation's tables to ``results_dir(profile)``.
 
     Files: ``<chapter>.json`` holding ``{"chapter", "profile", "split", "data", "rows",
-    "bins"}`` (``data``: the physics of the scans), with ``"regions"`` where regions were scored and ``"volumes"`` where a
-    volume callback ran (NaN and infinity written as null); ``<chapter>.csv``
-    (rows), ``<chapter>-bins.csv`` (bins), and ``<chapter>-volumes.csv`` (volumes,
-    where there are any).
+    "bins", "components"}`` (``data``: the physics of the scans), with ``"regions"``
+    where regions were scored and ``"volumes"`` where a volume callback ran (NaN and
+    infinity written as null); ``<chapter>.csv`` (rows), ``<chapter>-bins.csv``
+    (bins), and ``<chapter>-volumes.csv`` (volumes, where there are any).
+
+    ``"components"`` holds the hole components of the evaluated frames,
+    ``{"widths": [...], "areas": [...], "sq_error": {method: [...]}}``: widths and
+    areas in pixels (integers) and, per method, the sum of squared errors over each
+    component (:attr:`Evaluation.component_sq`, rounded to 6 significant digits), in
+    the same order; :func:`xinpaint.evaluation.paired_difference` reads them. Records
+    written before it was added lack it; every other entry is unchanged.
 
     Parameters
     ----------
@@ -66,6 +90,9 @@ def write_results(evaluation, *, chapter: str, profile, split: str = "test") -> 
     bins = [{k: _jsonable(v) for k, v in r.items()} for r in evaluation.bins]
     payload = {"chapter": chapter, "profile": name, "split": split,
                "data": getattr(evaluation, "data", "ideal"), "rows": rows, "bins": bins}
+    components = _components(evaluation)
+    if components is not None:
+        payload["components"] = components
     if len(evaluation.regions):
         payload["regions"] = [{k: _jsonable(v) for k, v in r.items()} for r in evaluation.regions]
     volumes = [{k: _jsonable(v) for k, v in r.items()} for r in getattr(evaluation, "volumes", ())]
