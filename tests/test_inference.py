@@ -221,3 +221,16 @@ def test_progress_frame_by_frame_gives_the_same_result(capsys):
     shown = inpaint(frames, holes, model="biharmonic", progress=True)
     np.testing.assert_array_equal(quiet, shown)
     assert "3/3" in capsys.readouterr().err  # tqdm's bar over the frames
+
+
+def test_a_frame_stack_model_inpaints_a_sequence_as_in_the_study(rng):
+    # `xinpaint inpaint` with a frame-stack hybrid gives what the chapters evaluate.
+    from tests.test_experiments import TINY, _perturbed, _sequences
+    from xinpaint.experiments import build_variant, variant_method
+
+    seq = _sequences(1, rng, frames=6)[0]
+    model = _perturbed(build_variant("hybrid-stack", TINY))
+    expected = variant_method("hybrid-stack", model, batch_size=2)(seq.frames, seq.holes)
+    out = inpaint(seq.frames, seq.holes, model=model, value_range=(0.0, 1.0), tile=64, overlap=0)
+    np.testing.assert_allclose(out, expected, atol=2e-5)
+    assert np.abs(out - seq.frames)[seq.holes].max() > 1e-3

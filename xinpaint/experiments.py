@@ -215,10 +215,18 @@ def run_config(variant: str, profile, *, seed: int = 0) -> dict:
 def _metrics():
     import keras
 
-    from xinpaint.metrics import keras_hole_psnr
+    from xinpaint.metrics import keras_hole_mse, keras_hole_psnr
 
-    # Logged for every variant: val_hole_psnr is the learning curve the chapters show.
-    return [keras.metrics.MeanMetricWrapper(keras_hole_psnr, name="hole_psnr")]
+    # Logged for every variant: val_hole_psnr is the learning curve the chapters show;
+    # val_hole_mse (the same for every loss) chooses the epoch and the rate and stops a run.
+    return [keras.metrics.MeanMetricWrapper(keras_hole_psnr, name="hole_psnr"),
+            keras.metrics.MeanMetricWrapper(keras_hole_mse, name="hole_mse")]
+
+
+#: The validation entry that selects the epoch and rate of every variant and stops a run:
+#: the error in the holes (the training losses differ between variants, and some hold a
+#: constant, e.g. the noise of the visible pixels that a composite output cannot change).
+SELECT = "val_hole_mse"
 
 
 def _fit_rates(variant, prof, name, build, datasets, *, epochs, rates, config, reuse, verbose,
@@ -231,7 +239,7 @@ def _fit_rates(variant, prof, name, build, datasets, *, epochs, rates, config, r
     from xinpaint.training import Plateau
     from xinpaint.training import train as fit
 
-    plateau = Plateau(min_delta=prof.min_delta, patience=prof.patience)
+    plateau = Plateau(min_delta=prof.min_delta, patience=prof.patience, monitor=SELECT)
     runs = []
     for rate in rates:
         keras.utils.set_random_seed(seed)
@@ -239,7 +247,8 @@ def _fit_rates(variant, prof, name, build, datasets, *, epochs, rates, config, r
                         steps_per_epoch=prof.steps_per_epoch,
                         run_dir=run_dir(f"{name}-lr{rate:g}", prof), learning_rate=rate,
                         val_data=datasets[1], validation_steps=prof.val_batches, config=config,
-                        metrics=_metrics(), keep_best=True, plateau=plateau, reuse=reuse,
+                        metrics=_metrics(), keep_best=True, select=SELECT, plateau=plateau,
+                        reuse=reuse,
                         verbose=verbose))
     best = min(runs, key=lambda r: r.best_val_loss)
     best.candidates = {r.learning_rate: {"best_epoch": r.best_epoch, "best_val_loss": r.best_val_loss,

@@ -134,7 +134,8 @@ def _predict_tiles(predict, unit, valid, *, fill=None, tile, overlap, multiple, 
 
     ``unit`` and ``valid`` (and ``fill``, a classical fill for hybrid models, or None)
     are (N, H, W) stacks of frames (2D models) or (N, T, H, W) stacks of windows (2D+T
-    models); tiles cover the two last axes.
+    models); tiles cover the two last axes. For a frame-stack model ``fill`` is
+    (N, H, W, K): the model's extra channels (see :func:`_keras_predictor`).
     """
     *lead, height, width = unit.shape
     pad_h = (-height) % multiple if height < tile else (-min(tile, height)) % multiple
@@ -142,7 +143,8 @@ def _predict_tiles(predict, unit, valid, *, fill=None, tile, overlap, multiple, 
     th, tw = min(tile, height) + pad_h, min(tile, width) + pad_w
     pads = [(0, 0)] * len(lead) + [(0, max(0, th - height)), (0, max(0, tw - width))]
     unit_p, valid_p = np.pad(unit, pads), np.pad(valid, pads)
-    fill_p = None if fill is None else np.pad(fill, pads)
+    channels_last = fill is not None and fill.ndim == unit.ndim + 1
+    fill_p = None if fill is None else np.pad(fill, pads + [(0, 0)] * channels_last)
     out = None  # allocated from the first prediction: a many-to-one model drops the time axis
     weight = np.zeros(unit_p.shape[-2:], np.float32)
     # An image smaller than a tile is one tile: the overlap cannot exceed half of it.
@@ -154,7 +156,7 @@ def _predict_tiles(predict, unit, valid, *, fill=None, tile, overlap, multiple, 
     for y, x in _progress(boxes, progress, "tiles"):
         sl = (..., slice(y, y + th), slice(x, x + tw))
         flat_u, flat_v = unit_p[sl], valid_p[sl]
-        flat_f = None if fill_p is None else fill_p[sl]
+        flat_f = None if fill_p is None else fill_p[(*sl, slice(None))] if channels_last else fill_p[sl]
         pred = np.concatenate([
             predict(flat_u[i:i + batch_size], flat_v[i:i + batch_size],
                     None if flat_f is None else flat_f[i:i + batch_size])
@@ -172,13 +174,17 @@ def _keras_predictor(model):
     """``predict(images, valid, fill)`` for a model taking ``[image, valid]`` with a channel axis.
 
     The images' holes hold what the model expects (0 here). Hybrid models (two image
-    channels) get the classical fill as channel 0.
+    channels) get the classical fill as channel 0; a frame-stack hybrid gets ``fill`` as
+    (…, K) extra channels: its first is channel 0, the others follow the image.
     """
 
     def predict(images, valid, fill=None):
         v = valid[..., None].astype(np.float32)
         x = images[..., None].astype(np.float32)
-        if fill is not None:
+        if fill is not None and fill.ndim == images.ndim + 1:
+            fill = fill.astype(np.float32)
+            x = np.concatenate([fill[..., :1], x, fill[..., 1:]], axis=-1)
+        elif fill is not None:
             x = np.concatenate([fill[..., None].astype(np.float32), x], axis=-1)
         y = np.asarray(model([x, v], training=False))
         return y[..., 0]
@@ -211,7 +217,9 @@ def inpaint(
         ``"biharmonic"``), the name of a shipped model (see :func:`shipped_models`),
         a ``.keras`` file, or a Keras model taking ``[image, valid]``. A model whose
         image input has two channels is a hybrid: it receives the biharmonic fill of
-        the holes as channel 0 and the masked frames as channel 1.
+        the holes as channel 0 and the masked frames as channel 1; a 2D model with
+        ``4 r + 2`` channels is a frame-stack hybrid that also receives the ``r``
+        neighbouring frames on each side (their fills and masks; mirrored at the ends).
     tile, overlap : int, optional
         Models run on square tiles of ``tile`` pixels overlapping by ``overlap``
         pixels, blended linearly, so any image size fits in memory.
@@ -285,14 +293,16 @@ def inpaint(
         net = load_model(model)
         rank = len(net.inputs[0].shape) - 2  # 2 for (B, H, W, 1), 3 for (B, T, H, W, 1)
         channels = net.inputs[0].shape[-1]
-        if channels not in (1, 2):
-            raise ValueError(f"Expected a model whose image input has 1 channel, or 2 for a "
-                             f"hybrid (classical fill, image). Received a model with "
-                             f"{channels} channels.")
+        radius = (channels - 2) // 4
+        stacked = rank == 2 and channels >= 6 and (channels - 2) % 4 == 0
+        if channels not in (1, 2) and not stacked:
+            raise ValueError(f"Expected a model whose image input has 1 channel, 2 for a "
+                             f"hybrid (classical fill, image), or 4 r + 2 for a frame-stack "
+                             f"hybrid (2D model). Received a model with {channels} channels.")
         multiple = spatial_multiple(net)
         valid = (~holes).astype(np.float32)
         fill = None
-        if channels == 2:  # a hybrid corrects the classical fill it was trained on
+        if channels >= 2:  # a hybrid corrects the classical fill it was trained on
             from xinpaint.models import HYBRID_FILL
 
             fill = classical(unit, holes, method=HYBRID_FILL).astype(np.float32)
@@ -300,6 +310,11 @@ def inpaint(
             stack_u = unit.reshape((-1, *unit.shape[-2:]))
             stack_v = valid.reshape(stack_u.shape)
             stack_f = None if fill is None else fill.reshape(stack_u.shape)
+            if stacked:  # neighbouring frames as channels (one frame: mirrored, itself)
+                from xinpaint.data.datasets import stack_sequence
+
+                image, _ = stack_sequence(stack_f, stack_u * stack_v, stack_v, radius=radius)
+                stack_f = np.concatenate([image[..., :1], image[..., 2:]], axis=-1)
             pred = _predict_tiles(_keras_predictor(net), stack_u, stack_v, fill=stack_f,
                                   tile=tile, overlap=overlap, multiple=multiple,
                                   batch_size=batch_size, progress=progress)

@@ -34,7 +34,7 @@ import math
 
 import numpy as np
 
-__all__ = ["evaluate", "gradient_ssim", "keras_hole_psnr", "keras_psnr", "mae", "mse", "psnr", "ssim",
+__all__ = ["evaluate", "gradient_ssim", "keras_hole_mse", "keras_hole_psnr", "keras_psnr", "mae", "mse", "psnr", "ssim",
            "tf_hole_psnr", "tf_psnr"]
 
 
@@ -254,6 +254,22 @@ def keras_hole_psnr(y_true, y_pred):
         model.compile(loss=InpaintingLoss(), metrics=[keras_hole_psnr, keras_psnr])
     """
     return tf_hole_psnr(y_true[..., :-1], y_pred, y_true[..., -1:])
+
+
+def keras_hole_mse(y_true, y_pred):
+    """Mean squared error over the hole pixels of a batch, on packed targets.
+
+    Pooled over the batch (Σ squared error in the holes / number of hidden pixels), the
+    quantity whose logarithm is the pooled hole PSNR the study reports; a batch without
+    holes gives 0. Every learned variant is selected and stopped on it (its loss
+    differs, this does not).
+    """
+    from keras import ops
+
+    target, valid = y_true[..., :-1], y_true[..., -1:]
+    holes = 1.0 - ops.cast(valid, "float32")
+    err = ops.square(ops.cast(y_pred, "float32") - ops.cast(target, "float32")) * holes
+    return ops.sum(err) / ops.maximum(ops.sum(holes), 1.0)
 
 
 def keras_psnr(y_true, y_pred):

@@ -177,7 +177,8 @@ class TrainResult:
     best_epoch : int or None
         With ``keep_best``: the epoch whose weights were kept (0: the untrained model).
     best_val_loss : float or None
-        With ``keep_best``: that epoch's validation loss.
+        With ``keep_best``: that epoch's value of the selected validation entry
+        (``select``: the validation loss by default).
     learning_rate : float or None
         Adam's learning rate (None with a custom ``optimizer``).
     candidates : dict
@@ -250,6 +251,7 @@ def train(
     config: dict | None = None,
     jit_compile: bool | str = "auto",
     keep_best: bool = False,
+    select: str = "val_loss",
     plateau: Plateau | None = None,
     reuse: bool = True,
     verbose: int = 0,
@@ -295,6 +297,10 @@ def train(
         Keep the weights of the epoch with the lowest validation loss, the untrained
         model (epoch 0, evaluated before the first step) included, instead of the last
         epoch's: the training length is chosen on ``val_data``. Needs ``val_data``.
+    select : str, optional
+        With ``keep_best``: the validation log entry minimised (default ``"val_loss"``;
+        e.g. ``"val_hole_mse"`` for a metric given in ``metrics``). The result's
+        ``best_val_loss`` is that entry's value at ``best_epoch``.
     plateau : Plateau, optional
         Stop before the cap when the validation loss stops improving (see
         :class:`Plateau`); the result's ``stopped`` says which ended the run. None (the
@@ -347,8 +353,13 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
     config = dict(config or {})
     config.update(epochs=epochs, steps_per_epoch=steps_per_epoch, learning_rate=learning_rate)
+    if not isinstance(select, str) or not select.startswith("val_"):
+        raise ValueError("Expected select to be a validation log entry such as 'val_loss'. "
+                         f"Received select={select!r}.")
     if keep_best:
         config.update(keep_best=True)
+        if select != "val_loss":  # absent otherwise: the keys of earlier runs stay valid
+            config.update(select=select)
     if plateau is not None:  # absent otherwise: the keys of earlier runs stay valid
         config.update(plateau=dataclasses.asdict(plateau))
     key = _config_key(config)
@@ -404,10 +415,15 @@ def train(
     cbs = [_progress_callback(progress_file, plateau, epochs)]
     if keep_best:
         if not (best_json.exists() and best_file.exists()):  # epoch 0: the untrained model
-            value = model.evaluate(val_data, steps=validation_steps, verbose=0, return_dict=True)["loss"]
+            logs = model.evaluate(val_data, steps=validation_steps, verbose=0, return_dict=True)
+            entry = select.removeprefix("val_")
+            if entry not in logs:
+                raise ValueError(f"select={select!r} is not logged: the validation logs are "
+                                 f"{', '.join('val_' + k for k in logs)}.")
             model.save(best_file)
-            best_json.write_text(json.dumps({"epoch": 0, "val_loss": float(value)}))
-        cbs.append(_keep_best_callback(best_file, best_json))
+            best_json.write_text(json.dumps({"epoch": 0, "val_loss": float(logs[entry]),
+                                             "monitor": select}))
+        cbs.append(_keep_best_callback(best_file, best_json, select))
     cbs += [
         keras.callbacks.BackupAndRestore(str(run_dir / "backup"), save_freq=save_freq,
                                          delete_checkpoint=True),
@@ -527,7 +543,7 @@ def _progress_callback(progress_file: Path, plateau: Plateau | None, epochs: int
     return Progress()
 
 
-def _keep_best_callback(best_file, best_json):
+def _keep_best_callback(best_file, best_json, select="val_loss"):
     import keras
 
     class KeepBest(keras.callbacks.Callback):
@@ -537,15 +553,16 @@ def _keep_best_callback(best_file, best_json):
         restart (``BackupAndRestore`` resumes the epochs, not this callback's state).
         """
 
-        def __init__(self, best_file, best_json):
+        def __init__(self, best_file, best_json, select):
             super().__init__()
-            self.best_file, self.best_json = best_file, best_json
+            self.best_file, self.best_json, self.select = best_file, best_json, select
 
         def on_epoch_end(self, epoch, logs=None):
-            value = (logs or {}).get("val_loss")
+            value = (logs or {}).get(self.select)
             best = json.loads(self.best_json.read_text())
             if value is not None and np.isfinite(value) and value < best["val_loss"]:
                 self.model.save(self.best_file)
-                self.best_json.write_text(json.dumps({"epoch": epoch + 1, "val_loss": float(value)}))
+                self.best_json.write_text(json.dumps({"epoch": epoch + 1, "val_loss": float(value),
+                                                      "monitor": self.select}))
 
-    return KeepBest(best_file, best_json)
+    return KeepBest(best_file, best_json, select)
