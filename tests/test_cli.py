@@ -138,6 +138,25 @@ def test_models_lists_classical_methods(capsys):
     assert "biharmonic" in capsys.readouterr().out
 
 
+def test_models_marks_the_recommended_model_and_the_default(monkeypatch, capsys, tmp_path):
+    import xinpaint.inference as inference
+
+    cards = {"hybrid2d": {"kind": "hybrid, 2D", "profile": "cpu", "recommended": True,
+                          "why": "beats biharmonic and nmar on the test split", "path": "x.keras",
+                          "test": {"hole_psnr": 44.0}},
+             "pconv2d": {"kind": "2D", "profile": "cpu", "recommended": False,
+                         "test": {"hole_psnr": 30.0}}}
+    monkeypatch.setattr(inference, "shipped_models", lambda: cards)
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "hybrid2d                 hybrid, 2D, profile cpu, test hole PSNR 44.0 dB  [recommended]" in out
+    assert "pconv2d" in out and out.count("[recommended]") == 1
+    assert "default of `xinpaint inpaint`: hybrid2d" in out
+    monkeypatch.setattr(inference, "shipped_models", lambda: {})
+    assert main(["models"]) == 0
+    assert "default of `xinpaint inpaint`: biharmonic (no shipped model beats" in capsys.readouterr().out
+
+
 def test_simulate_inpaint_evaluate_round_trip(tmp_path, capsys):
     import numpy as np
 

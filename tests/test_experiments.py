@@ -171,3 +171,38 @@ def test_an_untrained_prior_guided_hybrid_is_its_classical_fill(variant, rng):
     out = variant_method(variant, build_variant(variant, TINY), batch_size=2)(seq.frames, seq.holes)
     expected = inpaint(seq.frames, seq.holes, method=HYBRID_FILL)
     np.testing.assert_allclose(out, expected, rtol=0, atol=1e-6)
+
+
+def _records(model_holes, model_volume, nmar_volume=40.0):
+    record = {"rows": [{"method": "hybrid", "hole_psnr": model_holes},
+                       {"method": "biharmonic", "hole_psnr": 41.0}]}
+    volume = {"rows": [{"method": "nmar", "hole_psnr": 38.0}],
+              "volume_summary": [
+                  {"method": m, "scenario": "overall", "volume_psnr": v}
+                  for m, v in (("hybrid", model_volume), ("biharmonic", 40.5), ("nmar", nmar_volume))]
+              + [{"method": "hybrid", "scenario": "fusion", "volume_psnr": 99.0}]}
+    return record, volume
+
+
+@pytest.mark.parametrize("holes,volume,expected", [(42.0, 41.0, True), (42.0, 40.2, False),
+                                                   (40.9, 41.0, False)])
+def test_only_a_model_that_beats_biharmonic_and_nmar_in_both_domains_is_recommended(
+        holes, volume, expected):
+    from xinpaint.experiments import recommendation
+
+    record, volume_record = _records(holes, volume)
+    result = recommendation("hybrid", record, volume_record)
+    assert result["recommended"] is expected
+    assert result["volume_psnr"] == {"hybrid": volume, "biharmonic": 40.5, "nmar": 40.0}
+    assert result["hole_psnr"]["nmar"] == 38.0
+    assert result["why"].startswith("beats" if expected else "does not beat")
+
+
+def test_a_model_not_evaluated_in_the_volume_is_not_recommended():
+    from xinpaint.experiments import recommendation
+
+    record, _ = _records(45.0, 45.0)
+    result = recommendation("hybrid", record, None)
+    assert result["recommended"] is False
+    assert result["why"] == ("not compared on the test split: no result for nmar (holes), "
+                             "hybrid (volume), biharmonic (volume), nmar (volume)")

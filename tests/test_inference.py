@@ -234,3 +234,14 @@ def test_a_frame_stack_model_inpaints_a_sequence_as_in_the_study(rng):
     out = inpaint(seq.frames, seq.holes, model=model, value_range=(0.0, 1.0), tile=64, overlap=0)
     np.testing.assert_allclose(out, expected, atol=2e-5)
     assert np.abs(out - seq.frames)[seq.holes].max() > 1e-3
+
+
+def test_the_default_model_is_the_recommended_one_else_biharmonic():
+    from xinpaint.inference import recommended_model
+
+    cards = {"a": {"recommended": False, "test": {"hole_psnr": 50.0}},
+             "b": {"recommended": True, "test": {"hole_psnr": 42.0}},
+             "c": {"recommended": True, "test": {"hole_psnr": 43.0}}}
+    assert recommended_model(cards) == "c"
+    assert recommended_model({"a": cards["a"]}) == "biharmonic"
+    assert recommended_model({}) == "biharmonic"

@@ -152,8 +152,10 @@ def _cmd_inpaint(args) -> int:
         raise UsageError(f"holes: the mask hides every pixel of frame {int(full[0])}")
     if args.device == "cpu":
         os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
-    from xinpaint.inference import inpaint
+    from xinpaint.inference import inpaint, recommended_model
 
+    if args.model is None:  # the recommended shipped model, else biharmonic
+        args.model = recommended_model()
     if args.model == "nmar":  # metal artefact reduction in the projections: needs the scan
         from xinpaint.reconstruction.commands import nmar_inpainter
 
@@ -280,18 +282,25 @@ def _classical():
 
 
 def _cmd_models(args) -> int:
-    from xinpaint.inference import shipped_models
+    from xinpaint.inference import recommended_model, shipped_models
 
-    print("classical methods: " + ", ".join(_classical()))
     models = shipped_models()
+    default = recommended_model(models)
+    print("classical methods: " + ", ".join(_classical()))
     if not models:
         print("trained models: none shipped yet (any .keras file can be passed to --model)")
-        return 0
-    print("trained models:")
+    else:
+        print("trained models:")
     for name, card in models.items():
         score = card.get("test", {}).get("hole_psnr")
         extra = f", test hole PSNR {score:.1f} dB" if isinstance(score, (int, float)) else ""
-        print(f"  {name:<24} {card.get('kind', '?')}, profile {card.get('profile', '?')}{extra}")
+        mark = "  [recommended]" if name == default else ""
+        print(f"  {name:<24} {card.get('kind', '?')}, profile {card.get('profile', '?')}{extra}{mark}")
+        if card.get("why"):
+            print(f"  {'':<24} {card['why']}")
+    print(f"default of `xinpaint inpaint`: {default}"
+          + ("" if default in models else " (no shipped model beats biharmonic and NMAR on the "
+                                          "test split in the holes and in the volume)"))
     return 0
 
 
@@ -328,8 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --metal-threshold: metal is dark (pixels <= T), as in raw images")
     p.add_argument("--dilate", type=int, default=1,
                    help="with --metal-threshold: dilate the metal by N pixels (default 1)")
-    p.add_argument("--model", default="biharmonic",
-                   help="classical method, shipped model name or .keras file (see `xinpaint models`)")
+    p.add_argument("--model", default=None,
+                   help="classical method, shipped model name or .keras file (default: the "
+                        "recommended model of `xinpaint models`, else biharmonic)")
     p.add_argument("-o", "--output", required=True, help="output file; its suffix sets the format")
     p.add_argument("--preview", metavar="PNG",
                    help="also write a PNG: the input with its holes outlined, the output and a "

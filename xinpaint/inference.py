@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["WEIGHTS_DIR", "inpaint", "load_model", "predict_sequence", "shipped_models"]
+__all__ = ["WEIGHTS_DIR", "inpaint", "load_model", "predict_sequence", "recommended_model",
+           "shipped_models"]
 
 #: Classical methods that see the whole sequence at once (the others work frame by frame).
 _WHOLE_SEQUENCE_METHODS = ("temporal", "spatiotemporal")
@@ -43,6 +44,20 @@ def shipped_models() -> dict[str, dict]:
             info["path"] = str(model_file)
             models[card.stem] = info
     return models
+
+
+def recommended_model(models: dict | None = None) -> str:
+    """The default of ``xinpaint inpaint``: the recommended shipped model, else ``"biharmonic"``.
+
+    A shipped model is recommended when its card says so (``"recommended": true``), which
+    :func:`xinpaint.experiments.ship_variant` writes only for a model that beats
+    biharmonic inpainting and NMAR on the test split in the holes and in the volume; with
+    several, the one with the highest test PSNR in the holes.
+    """
+    models = shipped_models() if models is None else models
+    chosen = [(card.get("test", {}).get("hole_psnr", float("-inf")), name)
+              for name, card in models.items() if card.get("recommended") is True]
+    return max(chosen)[1] if chosen else "biharmonic"
 
 
 def load_model(model):
