@@ -9,7 +9,7 @@ variant trained by one chapter is reloaded by the next one from its run folder
 ========================  ===================================================  ==================
 variant                   model                                                loss
 ========================  ===================================================  ==================
-``unet-mae``              plain U-Net, mask as an input channel, holes black   MAE on the output
+``unet-mae``              plain U-Net, mask as an input channel                MAE on the output
 ``unet-mse``              the same                                             MSE on the output
 ``unet-mask``             the same, known pixels pasted back                   L_valid + 6 L_hole + 0.1 L_tv
 ``pconv-mask``            partial-convolution U-Net                            L_valid + 6 L_hole + 0.1 L_tv
@@ -19,26 +19,34 @@ variant                   model                                                l
                           ``pconv-mask-2stage`` but with this loss
 ``hybrid``                plain U-Net on a biharmonic fill and the mask,       L_valid + 6 L_hole
                           predicting a correction (residual) in the holes
+``hybrid-stack``          ``hybrid`` that also sees the ``stack_radius``       same
+                          neighbouring frames on each side as channels (their
+                          fills and masks): 2D+T at the cost of a 2D model
 ========================  ===================================================  ==================
 
-The hybrids are trained so that they cannot do worse than their classical fill on the
-val split, and so that their correction has the scale of the fill's error:
+Every variant stands on one footing, so that two variants differ only in what their
+names say:
 
-* **per-crop intensity normalisation**: the network sees each crop (each frame or window
-  at inference) standardised by the mean and standard deviation of its visible pixels
-  (:class:`xinpaint.layers.ValidStandardise`), and its correction is multiplied back by
-  that standard deviation: one model for bright bone and dim soft tissue, and for any
-  intensity scale a user's data comes in;
-* **a residual scale** of :data:`RESIDUAL_SCALE`: the correction is ``0.1 × std ×`` the
-  last convolution's output (which starts at zero). The biharmonic fill's error in the
-  holes is about 1 % of a crop's standard deviation, so an unscaled last layer makes
-  corrections ten times larger than the error after its first Adam steps;
-* **training length and learning rate chosen on val**: each rate of
-  :data:`HYBRID_LEARNING_RATES` is trained for the profile's steps, keeping the epoch
-  with the lowest validation loss, the untrained model (epoch 0, exactly the classical
-  fill) included (:func:`xinpaint.training.train`, ``keep_best=True``); the rate whose
-  best epoch has the lowest validation loss wins. A hybrid that learns nothing that
-  holds on val therefore *is* its classical fill, and the chapters say so.
+* **per-sample intensity normalisation**: the network sees each crop (each frame or
+  window at inference) standardised by the mean and standard deviation of its visible
+  pixels (:class:`xinpaint.layers.ValidStandardise`), and its output is mapped back
+  (``output * std + mean``; a hybrid's correction ``* std``), so every model follows
+  ``f(a * x + b) = a * f(x) + b``: one model for bright bone and dim soft tissue, and for
+  any intensity scale a user's data comes in. The plain U-Nets get the visible mean (0
+  once standardised) in their holes inside the model, whatever the caller put there;
+* **the same data**: crops and windows drawn per hole component (every hole size as
+  often) from the observed frames of the realistic train scans, targets packed with the
+  mask (:func:`xinpaint.losses.pack_targets`) for every loss;
+* **one training rule**: for each rate of ``profile.learning_rates`` a run trains until
+  its validation hole MSE (:data:`SELECT`, the same for every loss) has not improved by
+  the relative ``profile.min_delta`` within ``profile.patience`` epochs, or the cap of
+  ``profile.epochs`` epochs (:class:`xinpaint.training.Plateau`); it keeps its epoch with
+  the lowest validation hole MSE, the untrained model (epoch 0) included; the rate whose
+  kept epoch is best wins. A hybrid that learns nothing that holds on val therefore *is*
+  its classical fill, and the chapters say so;
+* **a residual scale** of :data:`RESIDUAL_SCALE` for the hybrids: the correction is
+  ``0.1 × std ×`` the last convolution's output (which starts at zero), on the scale of
+  the fill's error, not of the image.
 
 The 2D+T variants of the ``temporal`` chapter are trained on (T, H, W) patches of the
 profile's ``patch_shape`` and applied to whole sequences by overlapping windows along time,
