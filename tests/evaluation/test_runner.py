@@ -46,6 +46,9 @@ def test_runner_writes_json_and_csv(tmp_path, monkeypatch):
     assert list(payload) == ["chapter", "profile", "split", "data", "rows", "bins", "components"]
     comp = payload["components"]
     assert comp["widths"] == res.widths.tolist() and comp["areas"] == res.areas.tolist()
+    assert list(comp) == ["widths", "areas", "sequence", "sq_error"]
+    # 3 components a frame: 3 frames of sequences[0], the first 2 of sequences[1]
+    assert comp["sequence"] == res.component_sequence.tolist() == [0] * 9 + [1] * 6
     assert list(comp["sq_error"]) == ["nearest", "biharmonic", "flat"]
     for name, sq in res.component_sq.items():
         # the squared errors of each component, rounded to 6 significant digits
@@ -73,6 +76,62 @@ def test_runner_writes_json_and_csv(tmp_path, monkeypatch):
         bins_csv = list(csv.DictReader(fh))
     assert len(bins_csv) == 30 and bins_csv[9]["bin"] == "w ≥ 60 px"
     assert res.paths["json"] == tmp_path / "unit.json" and "volumes_csv" not in res.paths
+
+
+def _without_components(text):
+    """The lines of a JSON text, less those of its top-level "components" entry."""
+    lines = text.splitlines()
+    start = lines.index('  "components": {')
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith("  }"))
+    return lines[:start] + lines[end + 1 :]
+
+
+def test_component_lists_are_written_on_one_line_each(tmp_path, monkeypatch):
+    from xinpaint.chapter import write_json
+    from xinpaint.evaluation.writer import _dumps
+
+    monkeypatch.setenv("XINPAINT_RESULTS_DIR", str(tmp_path))
+    seqs = [SeqWithRibs(**vars(make_sequence(T=t, seed=t)), ribs=np.ones((t, 64, 64), bool))
+            for t in (3, 2)]
+    ev.evaluate_methods(seqs, ["nearest", "linear"], chapter="unit", profile="smoke",
+                        regions={"ribs": "ribs"}, volume=lambda seq, out: {"psnr": 1.0})
+    text = (tmp_path / "unit.json").read_text(encoding="utf-8")
+    record = json.loads(text)
+    assert list(record) == ["chapter", "profile", "split", "data", "rows", "bins", "components",
+                            "regions", "volumes"]
+    comp = record["components"]
+    lines = text.splitlines()
+    one_line = {"widths": comp["widths"], "areas": comp["areas"], "sequence": comp["sequence"],
+                **comp["sq_error"]}
+    for key, values in one_line.items():
+        assert len(values) == 15
+        [line] = [x for x in lines if x.lstrip().startswith(f'"{key}": [')]
+        assert json.loads("{" + line.rstrip(",") + "}") == {key: values}  # the whole list
+    start = lines.index('  "components": {')
+    assert lines[start + 1 : start + 9] == [
+        f'    "widths": {json.dumps(comp["widths"])},',
+        f'    "areas": {json.dumps(comp["areas"])},',
+        f'    "sequence": {json.dumps(comp["sequence"])},',
+        '    "sq_error": {',
+        f'      "nearest": {json.dumps(comp["sq_error"]["nearest"])},',
+        f'      "linear": {json.dumps(comp["sq_error"]["linear"])}',
+        "    }",
+        "  },",
+    ]
+    # everything else is what write_json writes, one number per line
+    write_json(tmp_path / "plain.json", record)
+    plain = (tmp_path / "plain.json").read_text(encoding="utf-8")
+    assert _without_components(text) == _without_components(plain)
+    assert len(plain.splitlines()) > len(lines) + 5 * 15
+    assert text.endswith("}\n") and plain.endswith("}\n")
+    # a record without components is written exactly as write_json writes it
+    rest = {k: v for k, v in record.items() if k != "components"}
+    assert _dumps(rest) + "\n" == write_json(tmp_path / "rest.json", rest).read_text(encoding="utf-8")
+    # a record that holds a placeholder itself is written plain, never garbled
+    odd = {"note": "@@xinpaint-one-line-0@@", "components": {"widths": [1, 2]}}
+    assert _dumps(odd) == json.dumps(odd, indent=2)
+    assert json.loads(_dumps({"components": {"a": [1, [2, 3]], "b": 4}, "c": [5]})) == {
+        "components": {"a": [1, [2, 3]], "b": 4}, "c": [5]}
 
 
 def test_temporal_methods_receive_whole_sequences():

@@ -23,7 +23,7 @@ module                          holds
                                 (with an optional ``volume=`` callback per sequence)
 :mod:`~.writer`                 :func:`write_results`: JSON and CSV
 :mod:`~.compare`                :func:`paired_difference`: does A beat B in the
-                                holes? (paired bootstrap over hole components)
+                                holes? (paired bootstrap over the sequences)
 =============================== ===================================================
 
 Hole-size bins
@@ -38,9 +38,11 @@ Comparing two methods
 ---------------------
 :func:`paired_difference` answers "does method A beat method B in the holes?": the
 difference of their pooled PSNR in the holes (optionally within a width range) with a
-95 % paired-bootstrap confidence interval over the hole components, from an
-:class:`Evaluation` or from the chapter's JSON record, whose ``"components"`` entry
-holds the squared errors of every method in every hole component.
+95 % paired-bootstrap confidence interval that resamples whole sequences (the hole
+components of one sequence, the same metal in neighbouring frames, are not
+independent), from an :class:`Evaluation` or from the chapter's JSON record, whose
+``"components"`` entry holds the squared errors of every method in every hole
+component and the sequence of each component.
 """
 
 from __future__ import annotations

@@ -67,6 +67,13 @@ class Evaluation:
         (the labels :func:`bin_rows` uses): ``component_sq[m][i] / areas[i]`` is the
         MSE of component ``i``. Written to the JSON as ``"components"``; what
         :func:`~xinpaint.evaluation.compare.paired_difference` resamples.
+    component_sequence : (n,) ndarray of int
+        Index, in the ``sequences`` given to :func:`evaluate_methods`, of the
+        sequence whose frames hold each hole component (in the order of ``widths``):
+        the components of one sequence (the same metal in neighbouring frames) are
+        not independent, and
+        :func:`~xinpaint.evaluation.compare.paired_difference` resamples them
+        together. Written to the JSON as ``"components"["sequence"]``.
     regions : Table
         One row per method and region: metrics over the hidden pixels of the region
         (see ``regions`` of :func:`evaluate_methods`); empty without regions.
@@ -89,6 +96,7 @@ class Evaluation:
     widths: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     areas: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     component_sq: dict = field(default_factory=dict)
+    component_sequence: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     regions: Table = field(default_factory=lambda: Table([], REGION_COLUMNS))
     region_masks: dict = field(default_factory=dict)
     volumes: Table = field(default_factory=Table)
@@ -255,7 +263,8 @@ def evaluate_methods(
     -------
     Evaluation
         ``rows`` and ``bins`` tables, the evaluated arrays, outputs, the squared
-        errors per hole component (``component_sq``) and paths.
+        errors per hole component (``component_sq``), the sequence of each
+        component (``component_sequence``) and paths.
 
     Raises
     ------
@@ -363,6 +372,7 @@ def evaluate_methods(
         widths=components[1],
         areas=components[2],
         component_sq=component_sq,
+        component_sequence=_component_sequence(picked, components),
         regions=Table(region_table, REGION_COLUMNS),
         region_masks=region_masks,
         volumes=Table(volume_table),
@@ -378,6 +388,16 @@ def _component_sq(targets, outputs, holes, components) -> np.ndarray:
     labels, widths, _ = components
     err = outputs[holes].astype(np.float64) - targets[holes].astype(np.float64)
     return np.bincount(labels[holes], weights=err**2, minlength=len(widths) + 1)[1:]
+
+
+def _component_sequence(picked, components) -> np.ndarray:
+    """Index in ``sequences`` of the sequence holding each hole component."""
+    labels, widths, _ = components
+    sequence_of_frame = np.repeat([p.index for p in picked], [len(p.target) for p in picked])
+    frame, _, _ = np.nonzero(labels)
+    out = np.zeros(len(widths), dtype=np.int64)
+    out[labels[labels > 0] - 1] = sequence_of_frame[frame]
+    return out
 
 
 def _region_row(targets, outputs, mask, *, method, region) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 from pathlib import Path
 
@@ -25,15 +26,62 @@ def _sig(values, digits: int = 6) -> list[float]:
 
 
 def _components(evaluation) -> dict | None:
-    """The ``"components"`` entry: widths, areas and per-method squared errors of the holes."""
+    """The ``"components"`` entry: widths, areas, sequences and per-method squared errors."""
     sq = getattr(evaluation, "component_sq", None) or {}
     if not sq:
         return None
-    return {
+    entry = {
         "widths": [int(w) for w in evaluation.widths],
         "areas": [int(a) for a in evaluation.areas],
-        "sq_error": {method: _sig(values) for method, values in sq.items()},
     }
+    sequence = getattr(evaluation, "component_sequence", None)
+    if sequence is not None and len(sequence) == len(entry["widths"]):
+        entry["sequence"] = [int(i) for i in sequence]
+    entry["sq_error"] = {method: _sig(values) for method, values in sq.items()}
+    return entry
+
+
+#: Entries of the record whose lists are each written on one line (see :func:`_dumps`).
+_ONE_LINE = ("components",)
+
+
+def _dumps(payload: dict, one_line=_ONE_LINE) -> str:
+    """``json.dumps(payload, indent=2)``, as :func:`xinpaint.chapter.write_json` writes it,
+    except that each list inside the entries ``one_line`` is written on one line.
+
+    Each such list is replaced by a placeholder string, the payload dumped indented,
+    and each quoted placeholder replaced by the list dumped on one line
+    (``[1, 2, 3]``): everything else is byte for byte what ``write_json`` writes, and
+    :func:`json.loads` reads the same values back.
+    """
+    inline: dict[str, str] = {}
+
+    def mark(value):
+        if isinstance(value, dict):
+            return {k: mark(v) for k, v in value.items()}
+        if isinstance(value, list):
+            key = f"@@xinpaint-one-line-{len(inline)}@@"
+            inline[key] = json.dumps(value)
+            return key
+        return value
+
+    marked = {k: mark(v) if k in one_line else v for k, v in payload.items()}
+    text = json.dumps(marked, indent=2, sort_keys=False)
+    for key, compact in inline.items():
+        quoted = json.dumps(key)
+        if text.count(quoted) != 1:  # the record holds a placeholder itself: write it plain
+            return json.dumps(payload, indent=2, sort_keys=False)
+        text = text.replace(quoted, compact)
+    return text
+
+
+def _write_json(path: Path, payload: dict) -> Path:
+    """Write ``payload`` as :func:`_dumps` gives it, atomically (as ``write_json`` does)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(_dumps(payload) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
@@ -59,11 +107,16 @@ def write_results(evaluation, *, chapter: str, profile, split: str = "test") -> 
     (bins), and ``<chapter>-volumes.csv`` (volumes, where there are any).
 
     ``"components"`` holds the hole components of the evaluated frames,
-    ``{"widths": [...], "areas": [...], "sq_error": {method: [...]}}``: widths and
-    areas in pixels (integers) and, per method, the sum of squared errors over each
-    component (:attr:`Evaluation.component_sq`, rounded to 6 significant digits), in
-    the same order; :func:`xinpaint.evaluation.paired_difference` reads them. Records
-    written before it was added lack it; every other entry is unchanged.
+    ``{"widths": [...], "areas": [...], "sequence": [...], "sq_error": {method:
+    [...]}}``: widths and areas in pixels (integers), the index of each component's
+    sequence in the evaluated ``sequences`` (:attr:`Evaluation.component_sequence`)
+    and, per method, the sum of squared errors over each component
+    (:attr:`Evaluation.component_sq`, rounded to 6 significant digits), in the same
+    order; :func:`xinpaint.evaluation.paired_difference` reads them. Each of these
+    lists is written on one line, to keep the record small; every other entry is
+    indented as :func:`xinpaint.chapter.write_json` writes it. Records written before
+    ``"components"`` was added lack it, and those written before ``"sequence"`` was
+    added lack that; every other entry is unchanged.
 
     Parameters
     ----------
@@ -81,7 +134,7 @@ def write_results(evaluation, *, chapter: str, profile, split: str = "test") -> 
     dict of str to Path
         ``{"json": ..., "csv": ..., "bins_csv": ...}`` and ``"volumes_csv"`` where written.
     """
-    from xinpaint.chapter import results_dir, write_json
+    from xinpaint.chapter import results_dir
     from xinpaint.profiles import get_profile
 
     name = get_profile(profile).name
@@ -98,7 +151,7 @@ def write_results(evaluation, *, chapter: str, profile, split: str = "test") -> 
     volumes = [{k: _jsonable(v) for k, v in r.items()} for r in getattr(evaluation, "volumes", ())]
     if volumes:
         payload["volumes"] = volumes
-    paths = {"json": write_json(folder / f"{chapter}.json", payload)}
+    paths = {"json": _write_json(folder / f"{chapter}.json", payload)}
     paths["csv"] = folder / f"{chapter}.csv"
     _write_csv(paths["csv"], rows)
     paths["bins_csv"] = folder / f"{chapter}-bins.csv"
