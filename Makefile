@@ -69,9 +69,9 @@ reproduce: $(STAMP)
 	$(PY) -m xinpaint.harness execute --profile \
 		$(or $(PROFILE),$(shell $(PY) -c "from xinpaint.profiles import default_profile; print(default_profile())"))
 
-# The models named in xinpaint.experiments.SHIPPED, from the runs of the recorded chapters.
+# The models named in xinpaint.shipping.SHIPPED, from the runs of the recorded chapters.
 ship: $(STAMP)
-	$(PY) -c "from xinpaint.experiments import ship_all; print(*ship_all('$(or $(PROFILE),cpu)'), sep='\n')"
+	$(PY) -c "from xinpaint.shipping import ship_all; print(*ship_all('$(or $(PROFILE),cpu)'), sep='\n')"
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

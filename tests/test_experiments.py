@@ -82,8 +82,8 @@ def test_every_variant_builds(rng):
 def test_ship_variant_writes_a_loadable_model_and_its_card(runs, rng, tmp_path):
     import json
 
-    from xinpaint.experiments import ship_variant
     from xinpaint.inference import inpaint
+    from xinpaint.shipping import ship_variant
 
     train, val = _sequences(2, rng), _sequences(1, rng)
     record = {"rows": [{"method": "hybrid", "hole_psnr": 41.5, "n_frames": 8},
@@ -188,7 +188,7 @@ def _records(model_holes, model_volume, nmar_volume=40.0):
                                                    (40.9, 41.0, False)])
 def test_only_a_model_that_beats_biharmonic_and_nmar_in_both_domains_is_recommended(
         holes, volume, expected):
-    from xinpaint.experiments import recommendation
+    from xinpaint.shipping import recommendation
 
     record, volume_record = _records(holes, volume)
     result = recommendation("hybrid", record, volume_record)
@@ -199,7 +199,7 @@ def test_only_a_model_that_beats_biharmonic_and_nmar_in_both_domains_is_recommen
 
 
 def test_a_model_not_evaluated_in_the_volume_is_not_recommended():
-    from xinpaint.experiments import recommendation
+    from xinpaint.shipping import recommendation
 
     record, _ = _records(45.0, 45.0)
     result = recommendation("hybrid", record, None)

@@ -50,7 +50,7 @@ def recommended_model(models: dict | None = None) -> str:
     """The default of ``xinpaint inpaint``: the recommended shipped model, else ``"biharmonic"``.
 
     A shipped model is recommended when its card says so (``"recommended": true``), which
-    :func:`xinpaint.experiments.ship_variant` writes only for a model that beats
+    :func:`xinpaint.shipping.ship_variant` writes only for a model that beats
     biharmonic inpainting and NMAR on the test split in the holes and in the volume; with
     several, the one with the highest test PSNR in the holes.
     """
