@@ -71,6 +71,10 @@ class Profile:
         Batches of the validation split evaluated after each epoch.
     max_eval_frames : int
         At most this many frames of the test split are evaluated per method.
+    eval_block : int
+        The evaluated frames are blocks of this many consecutive frames spread over the
+        test scans (:func:`xinpaint.data.frame_blocks`); the blocks are the units the
+        confidence intervals resample, so a profile needs at least two.
     vgg_steps : int
         Training steps of the package's X-ray VGG16 feature extractor.
     """
@@ -97,6 +101,7 @@ class Profile:
     min_delta: float = 0.01
     learning_rates: tuple[float, ...] = (1e-3,)
     stack_radius: int = 1
+    eval_block: int = 16
 
     @property
     def total_steps(self) -> int:
@@ -130,7 +135,8 @@ PROFILES: dict[str, Profile] = {
         base_filters=8,
         depth=3,
         val_batches=2,
-        max_eval_frames=8,
+        max_eval_frames=16,
+        eval_block=8,
         vgg_steps=20,
         patience=2,
         min_delta=0.01,

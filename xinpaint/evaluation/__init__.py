@@ -24,6 +24,8 @@ module                          holds
 :mod:`~.writer`                 :func:`write_results`: JSON and CSV
 :mod:`~.compare`                :func:`paired_difference`: does A beat B in the
                                 holes? (paired bootstrap over the sequences)
+:mod:`~.questions`              :func:`answer_questions`: a chapter's questions,
+                                answered and worded the same way everywhere
 =============================== ===================================================
 
 Hole-size bins
@@ -57,6 +59,7 @@ from xinpaint.evaluation.bins import (
     size_bins,
 )
 from xinpaint.evaluation.compare import paired_difference
+from xinpaint.evaluation.questions import answer_questions, interval_text, verdict
 from xinpaint.evaluation.methods import Method, baseline_method, keras_method
 from xinpaint.evaluation.runner import Evaluation, evaluate_methods
 from xinpaint.evaluation.tables import (
@@ -78,14 +81,17 @@ __all__ = [
     "Evaluation",
     "Method",
     "Table",
+    "answer_questions",
     "baseline_method",
     "bin_rows",
     "error_by_distance",
     "evaluate_methods",
     "hole_components",
+    "interval_text",
     "keras_method",
     "paired_difference",
     "render_table",
     "size_bins",
+    "verdict",
     "write_results",
 ]
