@@ -59,8 +59,8 @@ from xinpaint.evaluation.bins import (
     size_bins,
 )
 from xinpaint.evaluation.compare import paired_difference
-from xinpaint.evaluation.questions import answer_questions, interval_text, verdict
 from xinpaint.evaluation.methods import Method, baseline_method, keras_method
+from xinpaint.evaluation.questions import answer_questions, interval_text, verdict
 from xinpaint.evaluation.runner import Evaluation, evaluate_methods
 from xinpaint.evaluation.tables import (
     BIN_COLUMNS,
