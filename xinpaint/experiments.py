@@ -323,8 +323,9 @@ def training_table(runs: dict):
 
     Columns: the learning rate and epoch kept on val, the epochs and optimiser steps
     trained, why training stopped (``plateau`` or ``cap``: a model that hit the cap says
-    so), CPU and wall time (minutes, over every restart) and the best val PSNR in the
-    holes.
+    so), CPU and wall time (minutes, over every restart) and the val PSNR in the holes
+    at the kept epoch. A second stage (``pconv-mask-2stage``, ``pconv-vgg``) shows its
+    epochs as ``first + second``; its steps and times cover both stages.
     """
     from xinpaint.evaluation import Table
     from xinpaint.plotting.training import kept_index
@@ -332,11 +333,12 @@ def training_table(runs: dict):
     rows = []
     for name, r in runs.items():
         psnr, kept = r.history.get("val_hole_psnr", []), kept_index(r)
+        first = getattr(r, "first_stage", None)  # a second stage: epochs of both stages
         rows.append({
             "model": name,
             "learning rate": r.learning_rate,
-            "epoch kept": r.best_epoch,
-            "epochs": r.epoch,
+            "epoch kept": r.best_epoch if first is None else f"{first.epoch} + {r.best_epoch}",
+            "epochs": r.epoch if first is None else f"{first.epoch} + {r.epoch}",
             "steps": r.steps,
             "stopped": r.stopped,
             "CPU min": None if r.cpu_seconds is None else r.cpu_seconds / 60,

@@ -54,3 +54,35 @@ def test_a_single_block_is_not_tested():
 def test_bad_questions_name_the_value(questions, match):
     with pytest.raises(ValueError, match=match):
         ev.answer_questions(_clusters(1.0), questions)
+
+
+def _volumes(diffs, key="volume_psnr"):
+    rows = []
+    for s, d in enumerate(diffs):
+        rows += [{"method": "a", "sequence": s, key: 40.0 + d}, {"method": "b", "sequence": s, key: 40.0},
+                 {"method": "metal-free", "sequence": s, key: None}]
+    return {"volumes": rows}
+
+
+def test_volume_difference_is_paired_over_scans():
+    out = ev.volume_difference(_volumes([1.0, 2.0, 3.0, 2.0]), "a", "b")
+    assert out["difference"] == pytest.approx(2.0) and out["n_scans"] == 4
+    assert 1.0 <= out["ci_low"] < 2.0 < out["ci_high"] <= 3.0
+    assert out["verdict"] == "supported"
+    mixed = ev.volume_difference(_volumes([1.0, -1.0, 0.5, -0.5]), "a", "b")
+    assert mixed["verdict"] == "not supported (the interval includes 0)"
+
+
+def test_a_lower_streak_index_is_better():
+    out = ev.volume_difference(_volumes([-5.0, -6.0], key="streak_index_hu"), "a", "b",
+                               key="streak_index_hu")
+    assert out["difference"] == pytest.approx(5.5) and out["supported"]
+
+
+def test_volume_difference_names_bad_input():
+    with pytest.raises(ValueError, match=r"Received a record without them"):
+        ev.volume_difference({}, "a", "b")
+    with pytest.raises(ValueError, match=r"expected one of a, b\. Received b='nmar'"):
+        ev.volume_difference(_volumes([1.0]), "a", "nmar")
+    one = ev.volume_difference(_volumes([1.0]), "a", "b")
+    assert one["verdict"] == "not tested (no interval)"

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from xinpaint.evaluation.compare import paired_difference
 from xinpaint.evaluation.tables import Table
 
-__all__ = ["answer_questions", "interval_text", "verdict"]
+__all__ = ["answer_questions", "interval_text", "verdict", "volume_difference"]
 
 _UNITS = {"sequences": "blocks of frames", "components": "hole components"}
 _SINGLE = {"sequences": "a single block of frames", "components": "a single hole component"}
@@ -105,3 +107,74 @@ def answer_questions(result, questions: dict, *, seed: int = 0, n_boot: int = 20
                      "resampled": f"{answer['n_clusters']} {_UNITS[answer['resampled']]}",
                      "answer": answer["verdict"]})
     return Table(rows), answers
+
+
+def volume_difference(record: dict, a: str, b: str, *, key: str = "volume_psnr", seed: int = 0,
+                      n_boot: int = 2000) -> dict:
+    """Does method A beat method B in the reconstructed volume? Paired over the scans.
+
+    Parameters
+    ----------
+    record : dict
+        The reconstruction chapter's record (or its Evaluation's ``volumes`` rows as
+        ``{"volumes": rows}``): one row per method and scan, with ``sequence`` and ``key``.
+    a, b : str
+        Method names.
+    key : str, optional
+        The volume score compared (higher is better: ``volume_psnr``; for
+        ``streak_index_hu`` lower is better, the difference is then ``b − a``).
+    seed, n_boot : int
+        Of the percentile bootstrap of the mean per-scan difference (scans resampled).
+
+    Returns
+    -------
+    dict
+        ``method_a, method_b, key, difference`` (mean over the scans of A − B, or B − A
+        for the streak index: positive means A is better), ``per_scan``, ``ci_low,
+        ci_high`` (NaN with one scan), ``n_scans``, ``supported`` (ci_low > 0) and
+        ``interval``/``verdict`` in words as :func:`answer_questions` gives them.
+
+    Raises
+    ------
+    ValueError
+        If the record has no per-scan volume rows, or A or B is not among them.
+
+    References
+    ----------
+    Efron, B., & Tibshirani, R. J. (1993). An Introduction to the Bootstrap. Chapman &
+    Hall. https://doi.org/10.1201/9780429246593
+
+    Examples
+    --------
+    >>> rows = [{"method": m, "sequence": s, "volume_psnr": v} for m, s, v in
+    ...         [("a", 0, 40.0), ("b", 0, 39.0), ("a", 1, 41.0), ("b", 1, 39.5)]]
+    >>> volume_difference({"volumes": rows}, "a", "b")["difference"]
+    1.25
+    """
+    rows = record.get("volumes") or []
+    if not rows:
+        raise ValueError("Expected a record with per-scan volume rows ('volumes'), as the "
+                         "reconstruction chapter writes. Received a record without them.")
+    by = {}
+    for r in rows:
+        if r.get(key) is not None:
+            by.setdefault(r["method"], {})[r["sequence"]] = float(r[key])
+    for name, method in (("a", a), ("b", b)):
+        if method not in by:
+            raise ValueError(f"Unknown method: expected one of {', '.join(sorted(by))}. "
+                             f"Received {name}={method!r}.")
+    scans = sorted(set(by[a]) & set(by[b]))
+    sign = -1.0 if key == "streak_index_hu" else 1.0
+    per_scan = np.array([sign * (by[a][s] - by[b][s]) for s in scans])
+    lo = hi = math.nan
+    if len(per_scan) > 1:
+        rng = np.random.default_rng(seed)
+        means = rng.choice(per_scan, size=(n_boot, len(per_scan)), replace=True).mean(axis=1)
+        lo, hi = (float(v) for v in np.percentile(means, [2.5, 97.5]))
+    out = {"method_a": a, "method_b": b, "key": key, "difference": float(per_scan.mean()),
+           "per_scan": per_scan.tolist(), "ci_low": lo, "ci_high": hi, "n_scans": len(scans),
+           "supported": bool(math.isfinite(lo) and lo > 0)}
+    out["interval"] = ("no interval: a single scan to resample" if not math.isfinite(lo) else
+                       f"95 % CI {lo:+.2f} to {hi:+.2f}, {len(scans)} scans resampled")
+    out["verdict"] = verdict({**out, "ci_low": lo, "ci_high": hi})
+    return out
