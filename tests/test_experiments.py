@@ -114,8 +114,10 @@ def test_a_run_depends_only_on_the_profile_fields_of_its_kind():
     assert run_config("hybrid", TINY) == run_config("hybrid", other_patches)
     assert run_config("hybrid3d", TINY) != run_config("hybrid3d", other_patches)
     assert run_config("hybrid", TINY) != run_config("hybrid", TINY.replace(crop_size=64))
-    assert run_config("pconv-vgg", TINY) != run_config("pconv-vgg", TINY.replace(finetune_epochs=3))
-    assert run_config("pconv-mask", TINY) == run_config("pconv-mask", TINY.replace(finetune_epochs=3))
+    # The caps are not part of a run: a higher cap continues a run stopped at the lower one.
+    assert run_config("pconv-vgg", TINY) == run_config("pconv-vgg", TINY.replace(finetune_epochs=3))
+    assert run_config("hybrid", TINY) == run_config("hybrid", TINY.replace(epochs=9))
+    assert run_config("hybrid", TINY) != run_config("hybrid", TINY.replace(patience=9))
 
 
 @pytest.mark.parametrize("variant,folder", [("hybrid", "2d-hybrid"), ("unet-mae", "2d-unet-mae"),

@@ -222,6 +222,15 @@ def test_plateau_stops_early_and_reloads(tmp_path):
 
     capped = plateau_run.run(tmp_path / "capped", epochs=4)
     assert (capped.stopped, capped.epoch, capped.steps) == ("cap", 4, 4 * plateau_run.STEPS)
+    # A higher cap continues the capped run from its last epoch (its history kept), and
+    # the same cap again reloads it; the full run stops where the uncapped one did.
+    assert plateau_run.run(tmp_path / "capped", epochs=4).loaded
+    more = plateau_run.run(tmp_path / "capped")
+    assert not more.loaded and more.resumed
+    assert (more.stopped, more.epoch, more.steps) == ("plateau", result.epoch, result.steps)
+    np.testing.assert_allclose(more.history["val_loss"][:4], capped.history["val_loss"], rtol=1e-6)
+    np.testing.assert_allclose(more.history["val_loss"], val_loss, rtol=1e-5)
+    assert more.cpu_seconds > capped.cpu_seconds
     best = plateau_run.run(tmp_path / "best", keep_best=True)
     assert (best.stopped, best.epoch) == ("plateau", result.epoch)
     assert best.best_epoch == 1 + int(np.argmin(best.history["val_loss"]))

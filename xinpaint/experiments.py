@@ -195,9 +195,9 @@ def _lazy_datasets(*args):
 
 
 #: The profile's fields that a run of each kind depends on (the data, the network, the
-#: training length): a finished run is reused while these stay the same.
+#: training rule): a finished run is reused while these stay the same.
 _RUN_FIELDS = ("detector_shape", "n_frames", "arc_degrees", "n_sequences", "base_filters", "depth",
-               "epochs", "steps_per_epoch", "val_batches", "patience", "min_delta")
+               "steps_per_epoch", "val_batches", "patience", "min_delta")
 _RUN_FIELDS_2D = ("crop_size", "batch_size")
 _RUN_FIELDS_STACK = (*_RUN_FIELDS_2D, "stack_radius")
 _RUN_FIELDS_3D = ("patch_shape", "patch_batch_size")
@@ -211,8 +211,7 @@ def run_config(variant: str, profile, *, seed: int = 0) -> dict:
     prof = get_profile(profile)
     fields = _RUN_FIELDS + (_RUN_FIELDS_3D if variant in VARIANTS_3D else
                             _RUN_FIELDS_STACK if variant in VARIANTS_STACK else _RUN_FIELDS_2D)
-    if variant in SECOND_STAGE:
-        fields += ("finetune_epochs",)
+    # The caps (epochs, finetune_epochs) are not: a higher cap continues a capped run.
     values = prof.as_dict()
     return {"variant": variant, "seed": seed, "footing": FOOTING,
             "profile": {"name": prof.name, **{k: values[k] for k in fields}}}

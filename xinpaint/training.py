@@ -362,13 +362,19 @@ def train(
             config.update(select=select)
     if plateau is not None:  # absent otherwise: the keys of earlier runs stay valid
         config.update(plateau=dataclasses.asdict(plateau))
-    key = _config_key(config)
+    # With a plateau rule the cap is not part of a run's identity: raising it continues a
+    # run that stopped at the cap (from its backup) instead of starting another.
+    key = _config_key({k: v for k, v in config.items() if not (plateau is not None and k == "epochs")})
     done_file, final_file = run_dir / "done.json", run_dir / "final.keras"
     history_file = run_dir / "history.csv"
 
+    continuing = False
     if reuse and done_file.exists() and final_file.exists():
         done = json.loads(done_file.read_text())
-        if done.get("key") == key:
+        continuing = (done.get("key") == key and plateau is not None and done.get("stopped") == "cap"
+                      and int(done.get("epoch") or 0) < epochs and (run_dir / "backup").is_dir()
+                      and any((run_dir / "backup").iterdir()))
+        if done.get("key") == key and not continuing:
             model = keras.models.load_model(final_file, compile=False)
             return TrainResult(model, read_history(history_file), 0.0, False, True,
                                int(done.get("steps", 0)), done.get("best_epoch"),
@@ -379,7 +385,12 @@ def train(
     # A different configuration or an unfinished run: clear a stale final model.
     best_file, best_json = run_dir / "best.keras", run_dir / "best.json"
     progress_file = run_dir / "progress.json"
-    retrain = done_file.exists()  # a finished run trained again (reuse=False): new times
+    # A finished run trained again (reuse=False): new times, and no backup to resume from.
+    retrain = done_file.exists() and not continuing
+    if retrain:
+        import shutil
+
+        shutil.rmtree(run_dir / "backup", ignore_errors=True)
     for stale in (done_file, final_file):
         stale.unlink(missing_ok=True)
     key_file = run_dir / "config.json"
@@ -395,6 +406,8 @@ def train(
     progress = _read_progress(progress_file)
     if retrain:
         progress = _read_progress(None)
+    elif continuing:  # a run stopped at a lower cap: its epochs go on to the new one
+        progress["stopped"] = None
     elif not resumed:  # no checkpoint: the epochs start again, the time spent still counts
         progress = {**_read_progress(None), "cpu_seconds": progress["cpu_seconds"],
                     "wall_seconds": progress["wall_seconds"]}
@@ -425,8 +438,9 @@ def train(
                                              "monitor": select}))
         cbs.append(_keep_best_callback(best_file, best_json, select))
     cbs += [
+        # Kept after the run, so that a higher cap continues it (see ``continuing``).
         keras.callbacks.BackupAndRestore(str(run_dir / "backup"), save_freq=save_freq,
-                                         delete_checkpoint=True),
+                                         delete_checkpoint=plateau is None),
         keras.callbacks.CSVLogger(str(history_file), append=True),
         *callbacks,
     ]
