@@ -60,7 +60,12 @@ from xinpaint.evaluation.bins import (
 )
 from xinpaint.evaluation.compare import paired_difference
 from xinpaint.evaluation.methods import Method, baseline_method, keras_method
-from xinpaint.evaluation.questions import answer_questions, interval_text, verdict, volume_difference
+from xinpaint.evaluation.questions import (
+    answer_questions,
+    interval_text,
+    verdict,
+    volume_difference,
+)
 from xinpaint.evaluation.runner import Evaluation, evaluate_methods
 from xinpaint.evaluation.tables import (
     BIN_COLUMNS,
