@@ -208,3 +208,13 @@ def test_a_model_not_evaluated_in_the_volume_is_not_recommended():
     assert result["recommended"] is False
     assert result["why"] == ("not compared on the test split: no result for nmar (holes), "
                              "hybrid (volume), biharmonic (volume), nmar (volume)")
+
+
+def test_the_volume_is_read_under_the_shipped_name():
+    from xinpaint.shipping import recommendation
+
+    record, volume_record = _records(42.0, 41.0)
+    for row in volume_record["volume_summary"]:
+        row["method"] = "hybrid2d" if row["method"] == "hybrid" else row["method"]
+    assert recommendation("hybrid", record, volume_record)["recommended"] is False
+    assert recommendation("hybrid", record, volume_record, volume_method="hybrid2d")["recommended"]

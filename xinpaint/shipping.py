@@ -32,14 +32,16 @@ SHIPPED = {
 RECOMMEND_AGAINST = ("biharmonic", "nmar")
 
 
-def recommendation(method: str, record: dict, volume_record: dict | None) -> dict:
+def recommendation(method: str, record: dict, volume_record: dict | None, *,
+                   volume_method: str | None = None) -> dict:
     """Whether a model may be the recommended default of ``xinpaint inpaint``.
 
     Only a model that beats every method of :data:`RECOMMEND_AGAINST` on the test split
     in both domains may: PSNR in the holes (its chapter's record, ``record``, and the
     reconstruction record for NMAR, which needs whole scans) and volume PSNR (the
     reconstruction record's overall ``volume_summary``, ``volume_record``). A method
-    missing from a record is not beaten.
+    missing from a record is not beaten. ``volume_method`` is the model's name in the
+    reconstruction record (the shipped name, which that chapter uses), default ``method``.
 
     Returns
     -------
@@ -54,7 +56,7 @@ def recommendation(method: str, record: dict, volume_record: dict | None) -> dic
     for m in (method, *RECOMMEND_AGAINST):
         row = rows.get(m) or vrows.get(m)
         holes[m] = None if row is None else row.get("hole_psnr")
-        volume[m] = summary.get(m, {}).get("volume_psnr")
+        volume[m] = summary.get((volume_method or method) if m == method else m, {}).get("volume_psnr")
     for m, table in (("holes", holes), ("volume", volume)):
         missing += [f"{k} ({m})" for k, v in table.items() if v is None]
     if missing:
@@ -166,7 +168,7 @@ def ship_variant(name: str, profile, *, train, val, results=None, out_dir=None) 
         **({"test_best_classical": {"method": best_classical["method"],
                                     **{k: best_classical[k] for k in keys if k in best_classical}}}
            if best_classical else {}),
-        **recommendation(method, record, volume_record),
+        **recommendation(method, record, volume_record, volume_method=name),
         "test_record": f"results/{prof.name}/{chapter}.json",
         "xinpaint": __version__,
         "created": dt.date.today().isoformat(),
