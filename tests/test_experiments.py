@@ -133,6 +133,11 @@ def test_every_variant_chooses_rate_and_epoch_on_val_by_one_rule(variant, folder
     # The learning curves of every variant: train and val loss and val hole PSNR per epoch.
     assert {"loss", "val_loss", "hole_psnr", "val_hole_psnr"} <= set(best.history)
     assert len(best.history["val_hole_psnr"]) == best.epoch
+    assert {"val_loss", "val_hole_psnr", "val_hole_mse"} <= set(best.initial)  # epoch 0
+    if best.best_epoch == 0:
+        assert best.best_val_loss == pytest.approx(best.initial["val_hole_mse"])
+    else:
+        assert best.best_val_loss == pytest.approx(best.history["val_hole_mse"][best.best_epoch - 1])
     assert sorted(p.name for p in runs.iterdir()) == [f"{folder}-lr{r:g}-smoke"
                                                       for r in sorted(TINY.learning_rates)]
     again = train_variant(variant, TINY, train=train, val=val)

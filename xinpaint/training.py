@@ -194,6 +194,10 @@ class TrainResult:
     cpu_seconds, wall_seconds : float or None
         CPU (process) time and wall time spent in ``fit``, accumulated over every
         restart up to the last finished epoch of an interrupted process.
+    initial : dict
+        With ``keep_best``: the validation logs of the untrained model (epoch 0, keys as
+        in ``history``: ``val_loss``, ``val_<metric>``), the start of the learning curves;
+        empty for a run recorded before they were kept.
     """
 
     model: object
@@ -210,6 +214,7 @@ class TrainResult:
     epoch: int | None = None
     cpu_seconds: float | None = None
     wall_seconds: float | None = None
+    initial: dict = field(default_factory=dict)
 
 
 def read_history(path: str | Path) -> dict:
@@ -381,7 +386,7 @@ def train(
                                done.get("best_val_loss"), None if optimizer else learning_rate,
                                stopped=done.get("stopped"), epoch=done.get("epoch"),
                                cpu_seconds=done.get("cpu_seconds"),
-                               wall_seconds=done.get("wall_seconds"))
+                               wall_seconds=done.get("wall_seconds"), initial=_initial(run_dir))
     # A different configuration or an unfinished run: clear a stale final model.
     best_file, best_json = run_dir / "best.keras", run_dir / "best.json"
     progress_file = run_dir / "progress.json"
@@ -391,6 +396,8 @@ def train(
         import shutil
 
         shutil.rmtree(run_dir / "backup", ignore_errors=True)
+        for stale in (best_file, best_json, run_dir / "initial.json"):  # epoch 0 evaluated again
+            stale.unlink(missing_ok=True)
     for stale in (done_file, final_file):
         stale.unlink(missing_ok=True)
     key_file = run_dir / "config.json"
@@ -399,7 +406,7 @@ def train(
         import shutil
 
         shutil.rmtree(run_dir / "backup", ignore_errors=True)
-        for stale in (history_file, best_file, best_json, progress_file):
+        for stale in (history_file, best_file, best_json, progress_file, run_dir / "initial.json"):
             stale.unlink(missing_ok=True)
     key_file.write_text(json.dumps({"key": key, "config": config}, indent=2, default=str))
     resumed = (run_dir / "backup").exists() and any((run_dir / "backup").iterdir())
@@ -436,6 +443,7 @@ def train(
             model.save(best_file)
             best_json.write_text(json.dumps({"epoch": 0, "val_loss": float(logs[entry]),
                                              "monitor": select}))
+            _write_json(run_dir / "initial.json", {f"val_{k}": float(v) for k, v in logs.items()})
         cbs.append(_keep_best_callback(best_file, best_json, select))
     cbs += [
         # Kept after the run, so that a higher cap continues it (see ``continuing``).
@@ -473,7 +481,13 @@ def train(
     return TrainResult(model, read_history(history_file), seconds, resumed, False, steps, best_epoch,
                        best_val_loss, None if optimizer else learning_rate, stopped=stopped,
                        epoch=record["epoch"], cpu_seconds=record["cpu_seconds"],
-                       wall_seconds=record["wall_seconds"])
+                       wall_seconds=record["wall_seconds"], initial=_initial(run_dir))
+
+
+def _initial(run_dir: Path) -> dict:
+    """The validation logs of the untrained model (``initial.json``), or {}."""
+    path = run_dir / "initial.json"
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def _read_progress(path) -> dict:

@@ -2,8 +2,9 @@
 
 :func:`plot_learning_curves` draws, against optimiser steps, the training and
 validation loss and the validation PSNR in the holes of each run
-(:class:`xinpaint.training.TrainResult`), marks the epoch that was kept and says why
-the run stopped (a plateau of its validation loss, or the cap).
+(:class:`xinpaint.training.TrainResult`) from the untrained model (step 0, where it was
+evaluated) on, marks the epoch that was kept and says why the run stopped (a plateau of
+its validation error in the holes, or the cap).
 """
 
 from __future__ import annotations
@@ -68,9 +69,17 @@ def plot_learning_curves(runs: dict, *, title: str | None = None):
             if not len(values):
                 continue
             steps = per_epoch * np.arange(1, len(values) + 1)
+            start = getattr(result, "initial", {}).get(key)
+            first = getattr(result, "first_stage", None)
+            if first is not None:  # a second stage: the first stage's start
+                start = getattr(first, "initial", {}).get(key)
+            if start is not None:  # epoch 0: the untrained model (a hybrid: its classical fill)
+                steps, values = np.r_[0.0, steps], np.r_[start, values]
             ax.plot(steps, values, color=colour, lw=1.2, label=label if ax is axes[0] else None)
             best = kept_index(result)
-            if best is not None and best < len(values):  # epoch 0 has no history entry
+            best = (0 if start is not None else None) if best is None and result.best_epoch == 0 \
+                else None if best is None else best + (start is not None)
+            if best is not None and best < len(values):
                 ax.plot(steps[best], values[best], "o", color=colour, ms=4)
     for ax, (_, ylabel, log) in zip(axes, keys, strict=True):
         ax.set_xlabel("optimiser steps")
