@@ -437,3 +437,23 @@ def test_valid_standardise_config_and_bad_arguments():
         ValidStandardise(min_std=0)
     with pytest.raises(ValueError, match=r"two tensors. Received inputs=a tensor of shape \(1, 4, 4, 1\)"):
         ValidStandardise()(np.zeros((1, 4, 4, 1), "float32"))
+
+
+def test_valid_standardise_keeps_mask_channels_and_returns_the_mean(rng):
+    image = rng.random((2, 6, 6, 4)).astype("float32")
+    image[..., 2:] = (image[..., 2:] > 0.5)  # two mask channels
+    valid = (rng.random((2, 6, 6, 1)) > 0.3).astype("float32")
+    normalised, scale, mean = (np.asarray(t) for t in ValidStandardise(
+        intensity_channels=2, with_mean=True)([image, valid]))
+    for b in range(2):
+        seen = image[b, ..., 0][valid[b, ..., 0] > 0]
+        np.testing.assert_allclose(mean[b], seen.mean(), rtol=1e-5)
+        np.testing.assert_allclose(scale[b], seen.std(), rtol=1e-4)
+        np.testing.assert_allclose(normalised[b, ..., :2], (image[b, ..., :2] - seen.mean()) / seen.std(),
+                                   rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(normalised[..., 2:], image[..., 2:])
+    layer = ValidStandardise(intensity_channels=2, with_mean=True)
+    config = ValidStandardise.from_config(layer.get_config()).get_config()
+    assert (config["intensity_channels"], config["with_mean"]) == (2, True)
+    with pytest.raises(ValueError, match=r"Received intensity_channels=0"):
+        ValidStandardise(intensity_channels=0)

@@ -238,3 +238,18 @@ def test_fit_step_with_packed_targets(rng, five_d):
         assert after["keras_psnr"] == pytest.approx(
             metrics.psnr(t[..., 0], pred[..., 0].astype("float64")), rel=1e-3)
     assert np.isfinite(after["keras_hole_psnr"])
+
+
+@pytest.mark.parametrize("kind", ["mae", "mse"])
+def test_pixel_loss_matches_numpy_and_ignores_the_mask(kind, rng):
+    target = rng.random((2, 8, 8, 1)).astype("float32")
+    pred = rng.random((2, 8, 8, 1)).astype("float32")
+    valid = (rng.random((2, 8, 8, 1)) > 0.5).astype("float32")
+    err = pred - target
+    expected = np.abs(err).mean() if kind == "mae" else (err**2).mean()
+    loss = losses.PixelLoss(kind)
+    assert float(loss(losses.pack_targets(target, valid), pred)) == pytest.approx(expected, rel=1e-5)
+    assert float(loss(losses.pack_targets(target, 1 - valid), pred)) == pytest.approx(expected, rel=1e-5)
+    assert losses.PixelLoss.from_config(loss.get_config()).kind == kind
+    with pytest.raises(ValueError, match=r"Received kind='l1'"):
+        losses.PixelLoss("l1")

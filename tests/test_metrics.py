@@ -126,3 +126,17 @@ def test_gradient_ssim_prefers_a_kept_edge_to_a_ramp_of_equal_error():
     assert metrics.gradient_ssim(edge, shifted, holes=holes) > metrics.gradient_ssim(edge, ramp, holes=holes)
     with pytest.raises(ValueError, match=r"holes\.dtype=int64"):
         metrics.gradient_ssim(edge, ramp, holes=holes.astype(np.int64))
+
+
+def test_keras_hole_mse_is_pooled_over_the_hidden_pixels_of_the_batch(rng):
+    from xinpaint.losses import pack_targets
+
+    target = rng.random((3, 8, 8, 1)).astype("float32")
+    pred = rng.random((3, 8, 8, 1)).astype("float32")
+    valid = np.ones_like(target)
+    valid[0, 2:4, 2:6] = 0
+    valid[1, :, :1] = 0  # the third image has no hole
+    holes = valid[..., 0] == 0
+    expected = ((pred[..., 0] - target[..., 0])[holes] ** 2).mean()
+    assert float(metrics.keras_hole_mse(pack_targets(target, valid), pred)) == pytest.approx(expected, rel=1e-5)
+    assert float(metrics.keras_hole_mse(pack_targets(target, np.ones_like(target)), pred)) == 0.0

@@ -117,3 +117,41 @@ def test_frame_blocks_spread_over_every_scan():
         frame_blocks([scan(5, 1)], max_frames=0)
     with pytest.raises(ValueError, match=r"Received start=3, stop=2"):
         scan(5, 1).frames_between(3, 2)
+
+
+def test_stack_channels_put_the_centre_first_then_the_neighbours():
+    from xinpaint.data import stack_channels, stack_sequence
+
+    T, H, W = 5, 4, 4
+    fill = np.arange(T, dtype=np.float32)[:, None, None] * np.ones((T, H, W), np.float32)
+    masked = fill + 100
+    valid = np.zeros((T, H, W), np.float32)
+    valid[::2] = 1
+    image, centre = stack_sequence(fill, masked, valid, radius=1)
+    assert image.shape == (T, H, W, 6) and centre.shape == (T, H, W, 1)
+    # frame 2: [fill 2, masked 2, fill 1, fill 3, valid 1, valid 3]
+    np.testing.assert_array_equal(image[2, 0, 0], [2, 102, 1, 3, 0, 0])
+    # frame 0, mirrored: neighbours are frame 1 on both sides
+    np.testing.assert_array_equal(image[0, 0, 0], [0, 100, 1, 1, 0, 0])
+    np.testing.assert_array_equal(centre[..., 0], valid)
+    with pytest.raises(ValueError, match=r"2 \* radius \+ 1 = 5 frames"):
+        stack_channels(np.zeros((3, 4, 4, 2)), np.zeros((3, 4, 4, 1)), radius=2)
+
+
+def test_stack_crops_centre_on_holes_with_their_neighbours(rng):
+    from xinpaint.data import stack_crops
+    from xinpaint.data.sequence import XraySequence
+
+    frames = rng.random((6, 32, 32)).astype(np.float32)
+    holes = np.zeros(frames.shape, bool)
+    holes[:, 10:14, 10:20] = True
+    seq = XraySequence(frames, holes, np.arange(6, dtype=float), np.zeros_like(holes))
+    fill = np.where(holes, 0.5, frames).astype(np.float32)
+    (image, valid), target = next(iter(stack_crops([seq], crop_size=16, radius=1, batch_size=4,
+                                                   fills=[fill], augment=False)))
+    image, valid, target = (np.asarray(t) for t in (image, valid, target))
+    assert image.shape == (4, 16, 16, 6) and valid.shape == target.shape == (4, 16, 16, 1)
+    assert (valid == 0).any(axis=(1, 2, 3)).all()  # every crop holds a hole
+    np.testing.assert_array_equal(image[..., 1:2] * (1 - valid), 0)  # masked: holes at 0
+    with pytest.raises(ValueError, match="Received fills=None"):
+        stack_crops([seq], crop_size=16, radius=1, batch_size=4, fills=None)
