@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from tests.test_baselines import smooth_frame
 from xinpaint.baselines import (
     METHODS,
     choose_smoothing,
@@ -21,13 +22,7 @@ from xinpaint.baselines import (
 H = W = 48
 
 
-def smooth_field(t=0.0, shape=(H, W)):
-    y, x = np.mgrid[0 : shape[0], 0 : shape[1]] / max(shape)
-    return (
-        0.45
-        + 0.15 * np.sin(3.0 * x + 0.05 * t) * np.cos(2.0 * y)
-        + 0.2 * np.exp(-((x - 0.5) ** 2 + (y - 0.45 - 0.01 * t) ** 2) / 0.08)
-    ).astype(np.float32)
+smooth_field = smooth_frame  # the smooth, projection-like frame of the baselines' tests
 
 
 def needles_and_coin(shape=(H, W), shift=0):
