@@ -237,7 +237,7 @@ SELECT = "val_hole_mse"
 def _fit_rates(variant, prof, name, build, datasets, *, epochs, rates, config, reuse, verbose,
                seed):
     """One run per learning rate, each stopped on a plateau and keeping its best epoch on
-    val; the run with the lowest validation loss is returned (``candidates`` lists all)."""
+    val (:data:`SELECT`); the run with the lowest value is returned (``candidates`` lists all)."""
     import keras
 
     from xinpaint.chapter import run_dir
@@ -268,21 +268,24 @@ def train_variant(variant: str, profile, *, train, val, seed: int = 0, reuse: bo
 
     Every variant is trained by one rule: for each learning rate of
     ``profile.learning_rates`` a run (``2d-<variant>-lr<rate>``; ``3d-`` for the 3D
-    variants, ``2dt-`` for the frame stack) trains until its validation loss stops
-    improving (``profile.patience``, ``profile.min_delta``:
-    :class:`xinpaint.training.Plateau`) or the cap of ``profile.epochs`` epochs, keeping
-    its epoch with the lowest validation loss (epoch 0, the untrained model, included);
-    the rate whose best epoch has the lowest validation loss wins. A run resumes after an
+    variants, ``2dt-`` for the frame stack) trains until its validation hole MSE
+    (:data:`SELECT`, the same for every loss) stops improving (``profile.patience``,
+    ``profile.min_delta``: :class:`xinpaint.training.Plateau`) or the cap of
+    ``profile.epochs`` epochs, keeping its epoch with the lowest validation hole MSE
+    (epoch 0, the untrained model, included); the rate whose kept epoch is lowest wins. A
+    higher cap continues a run that stopped at a lower one. A run resumes after an
     interruption and is reloaded, not retrained, when it finished with the same
     configuration. ``pconv-mask-2stage`` and ``pconv-vgg`` are a second stage from the
     chosen ``pconv-mask`` run (at :data:`FINETUNE_LEARNING_RATE`, encoder batch norm
     frozen, at most ``profile.finetune_epochs``), with the same rule; their history holds
-    both stages.
+    both stages (all the first stage's epochs, then the second's, which starts from the
+    first stage's kept epoch) and ``first_stage`` is the first stage's result.
 
     Returns
     -------
     xinpaint.training.TrainResult
-        With ``candidates`` (rate → best epoch, best val loss, epochs, why it stopped).
+        With ``candidates`` (rate → kept epoch, its val hole MSE as ``best_val_loss``,
+        epochs, why it stopped).
     """
     from xinpaint.models import freeze_encoder_batchnorm
 
