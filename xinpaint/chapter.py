@@ -233,11 +233,16 @@ def shown_path(path: str | os.PathLike) -> str:
     return Path(*path.parts[-2:]).as_posix()
 
 
-def write_json(path: str | os.PathLike, payload: dict) -> Path:
-    """Write ``payload`` as indented JSON atomically (temporary file, then rename)."""
+def write_json(path: str | os.PathLike, payload: dict, *, dumps=None) -> Path:
+    """Write ``payload`` as indented JSON atomically (temporary file, then rename).
+
+    ``dumps(payload) -> str`` replaces ``json.dumps(payload, indent=2)`` where a writer
+    lays some entries out otherwise (e.g. :mod:`xinpaint.evaluation.writer`).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    text = dumps(payload) if dumps is not None else json.dumps(payload, indent=2, sort_keys=False)
+    tmp.write_text(text + "\n", encoding="utf-8")
     tmp.replace(path)
     return path

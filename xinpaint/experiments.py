@@ -377,9 +377,9 @@ def variant_method(variant: str, model, *, fill_value: float = 0.0, batch_size: 
             classical = inpaint(frames, holes, method=HYBRID_FILL).astype(np.float32)
             masked = frames * valid
         if variant in VARIANTS_STACK:
-            from xinpaint.data import stack_sequence
+            from xinpaint.data import stack_radius, stack_sequence
 
-            radius = (model.inputs[0].shape[-1] - 2) // 4
+            radius = stack_radius(model.inputs[0].shape[-1])
             image, centre = stack_sequence(classical, masked, valid, radius=radius)
             out = model.predict([image, centre], batch_size=batch_size, verbose=0)[..., 0]
         elif variant in VARIANTS_3D:

@@ -307,9 +307,11 @@ def inpaint(
 
         net = load_model(model)
         rank = len(net.inputs[0].shape) - 2  # 2 for (B, H, W, 1), 3 for (B, T, H, W, 1)
+        from xinpaint.data.datasets import stack_radius, stack_sequence
+
         channels = net.inputs[0].shape[-1]
-        radius = (channels - 2) // 4
-        stacked = rank == 2 and channels >= 6 and (channels - 2) % 4 == 0
+        radius = stack_radius(channels)
+        stacked = rank == 2 and radius is not None
         if channels not in (1, 2) and not stacked:
             raise ValueError(f"Expected a model whose image input has 1 channel, 2 for a "
                              f"hybrid (classical fill, image), or 4 r + 2 for a frame-stack "
@@ -326,8 +328,6 @@ def inpaint(
             stack_v = valid.reshape(stack_u.shape)
             stack_f = None if fill is None else fill.reshape(stack_u.shape)
             if stacked:  # neighbouring frames as channels (one frame: mirrored, itself)
-                from xinpaint.data.datasets import stack_sequence
-
                 image, _ = stack_sequence(stack_f, stack_u * stack_v, stack_v, radius=radius)
                 stack_f = np.concatenate([image[..., :1], image[..., 2:]], axis=-1)
             pred = _predict_tiles(_keras_predictor(net), stack_u, stack_v, fill=stack_f,

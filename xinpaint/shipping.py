@@ -68,10 +68,6 @@ def recommendation(method: str, record: dict, volume_record: dict | None, *,
             + " on the test split in the holes and in the volume"}
 
 
-_CLASSICAL_NAMES = ("nearest", "linear", "rowwise", "biharmonic", "telea", "navier-stokes", "temporal",
-                    "spatiotemporal", "li-mar", "nmar")
-
-
 def ship_variant(name: str, profile, *, train, val, results=None, out_dir=None) -> Path:
     """Save a trained variant as ``<name>.keras`` with its model card ``<name>.json``.
 
@@ -103,6 +99,7 @@ def ship_variant(name: str, profile, *, train, val, results=None, out_dir=None) 
     import json
 
     from xinpaint import __version__
+    from xinpaint.baselines import is_classical
     from xinpaint.inference import WEIGHTS_DIR
 
     if name not in SHIPPED:
@@ -126,7 +123,7 @@ def ship_variant(name: str, profile, *, train, val, results=None, out_dir=None) 
     frames = train[0].frames.shape
     volume_path = folder / "reconstruction.json"
     volume_record = json.loads(volume_path.read_text(encoding="utf-8")) if volume_path.exists() else None
-    classical = [r for r in record["rows"] if r["method"].split(" (σ")[0] in _CLASSICAL_NAMES]
+    classical = [r for r in record["rows"] if is_classical(r["method"])]
     best_classical = max(classical, key=lambda r: r["hole_psnr"]) if classical else None
     card = {
         "name": name,

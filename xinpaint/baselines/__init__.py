@@ -55,12 +55,14 @@ from xinpaint.baselines.denoise import (
 )
 
 __all__ = [
+    "CLASSICAL_NAMES",
     "CV_INPAINT_RADIUS",
     "LINEAR_RING_WIDTH",
     "METHODS",
     "SmoothingChoice",
     "choose_smoothing",
     "inpaint",
+    "is_classical",
     "parse_method",
     "smooth_visible",
     "smoothed",
@@ -78,6 +80,24 @@ METHODS = (
     "temporal",
     "spatiotemporal",
 )
+
+#: The names the chapters' records give the classical methods: :data:`METHODS`, and the MAR
+#: methods of :mod:`xinpaint.baselines.mar` as the reconstruction chapter names them.
+CLASSICAL_NAMES = (*METHODS, "li-mar", "nmar")
+
+
+def is_classical(method: str) -> bool:
+    """Whether a method name of a chapter's record is a classical method.
+
+    One of :data:`CLASSICAL_NAMES`, or its denoised variant (``"biharmonic (σ 0.75)"``).
+
+    Examples
+    --------
+    >>> is_classical("biharmonic (σ 0.75)"), is_classical("nmar"), is_classical("hybrid 2D")
+    (True, True, False)
+    """
+    return method.split(" (σ")[0] in CLASSICAL_NAMES
+
 
 #: Width (pixels) of the ring of visible pixels around each hole that ``linear`` triangulates.
 LINEAR_RING_WIDTH = 2

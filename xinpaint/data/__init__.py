@@ -21,6 +21,7 @@ from xinpaint.data.datasets import (
     split_z_range,
     stack_channels,
     stack_crops,
+    stack_radius,
     stack_sequence,
 )
 from xinpaint.data.geometry import CArmGeometry
@@ -56,6 +57,7 @@ __all__ = [
     "split_z_range",
     "stack_channels",
     "stack_crops",
+    "stack_radius",
     "stack_sequence",
     "stitch_patches",
     "trace_metal",

@@ -40,7 +40,7 @@ from xinpaint.data.metal import MetalObject
 from xinpaint.data.sequence import XraySequence, simulate_sequence
 
 __all__ = ["SPLITS", "crops_2d", "frame_blocks", "load_split", "patches_3d", "split_z_centre",
-           "split_z_range", "stack_channels", "stack_crops", "stack_sequence"]
+           "split_z_range", "stack_channels", "stack_crops", "stack_radius", "stack_sequence"]
 
 SPLITS = ("train", "val", "test")
 _OFFSETS = {"train": 0, "val": 10_000, "test": 20_000}
@@ -332,6 +332,19 @@ def stack_channels(image, valid, *, radius: int):
     channels = [centre, *(image[..., j, :, :, :1] for j in others),
                 *(valid[..., j, :, :, :] for j in others)]
     return np.concatenate(channels, axis=-1), valid[..., radius, :, :, :]
+
+
+def stack_radius(channels: int) -> int | None:
+    """The radius of a frame-stack input of ``channels`` channels (``4 * radius + 2``,
+    radius >= 1; see :func:`stack_channels`), or None for any other count.
+
+    Examples
+    --------
+    >>> stack_radius(6), stack_radius(10), stack_radius(2)
+    (1, 2, None)
+    """
+    radius, rest = divmod(int(channels) - 2, 4)
+    return radius if radius >= 1 and rest == 0 else None
 
 
 def stack_sequence(fill, masked, valid, *, radius: int):

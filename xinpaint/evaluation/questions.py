@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from xinpaint.evaluation.bins import _bootstrap_ci
 from xinpaint.evaluation.compare import paired_difference
 from xinpaint.evaluation.tables import Table
 
@@ -167,14 +168,12 @@ def volume_difference(record: dict, a: str, b: str, *, key: str = "volume_psnr",
     sign = -1.0 if key == "streak_index_hu" else 1.0
     per_scan = np.array([sign * (by[a][s] - by[b][s]) for s in scans])
     lo = hi = math.nan
-    if len(per_scan) > 1:
-        rng = np.random.default_rng(seed)
-        means = rng.choice(per_scan, size=(n_boot, len(per_scan)), replace=True).mean(axis=1)
-        lo, hi = (float(v) for v in np.percentile(means, [2.5, 97.5]))
+    if len(per_scan) > 1:  # the percentile bootstrap of a mean the size bins use
+        lo, hi = _bootstrap_ci(per_scan, np.random.default_rng(seed), n=n_boot)
     out = {"method_a": a, "method_b": b, "key": key, "difference": float(per_scan.mean()),
            "per_scan": per_scan.tolist(), "ci_low": lo, "ci_high": hi, "n_scans": len(scans),
            "supported": bool(math.isfinite(lo) and lo > 0)}
     out["interval"] = ("no interval: a single scan to resample" if not math.isfinite(lo) else
                        f"95 % CI {lo:+.2f} to {hi:+.2f}, {len(scans)} scans resampled")
-    out["verdict"] = verdict({**out, "ci_low": lo, "ci_high": hi})
+    out["verdict"] = verdict(out)
     return out

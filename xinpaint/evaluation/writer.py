@@ -75,15 +75,6 @@ def _dumps(payload: dict, one_line=_ONE_LINE) -> str:
     return text
 
 
-def _write_json(path: Path, payload: dict) -> Path:
-    """Write ``payload`` as :func:`_dumps` gives it, atomically (as ``write_json`` does)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(_dumps(payload) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
-
-
 def _write_csv(path: Path, rows: list[dict]) -> None:
     columns: list[str] = []
     for r in rows:
@@ -134,7 +125,7 @@ def write_results(evaluation, *, chapter: str, profile, split: str = "test") -> 
     dict of str to Path
         ``{"json": ..., "csv": ..., "bins_csv": ...}`` and ``"volumes_csv"`` where written.
     """
-    from xinpaint.chapter import results_dir
+    from xinpaint.chapter import results_dir, write_json
     from xinpaint.profiles import get_profile
 
     name = get_profile(profile).name
@@ -151,7 +142,7 @@ def write_results(evaluation, *, chapter: str, profile, split: str = "test") -> 
     volumes = [{k: _jsonable(v) for k, v in r.items()} for r in getattr(evaluation, "volumes", ())]
     if volumes:
         payload["volumes"] = volumes
-    paths = {"json": _write_json(folder / f"{chapter}.json", payload)}
+    paths = {"json": write_json(folder / f"{chapter}.json", payload, dumps=_dumps)}
     paths["csv"] = folder / f"{chapter}.csv"
     _write_csv(paths["csv"], rows)
     paths["bins_csv"] = folder / f"{chapter}-bins.csv"
