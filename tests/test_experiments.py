@@ -1,5 +1,7 @@
 """The model variants of the chapters (xinpaint.experiments), at toy sizes."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -31,9 +33,18 @@ def _sequences(n, rng, frames=6, size=32):
         for k in range(frames):
             x0 = 8 + k + int(rng.integers(0, 4))
             holes[k, 6:26, x0:x0 + 3] = True
+        # A prior that knows the anatomy under the holes, blurred (as a reconstruction's is).
+        prior = (0.4 + 0.18 * np.sin(3 * xx + t + i + 0.1) * np.cos(2 * yy)).astype(np.float32)
         out.append(XraySequence(stack, holes, np.arange(frames, dtype=float),
-                                np.zeros(stack.shape, bool)))
+                                np.zeros(stack.shape, bool), prior=prior))
     return out
+
+
+def _fill(variant, model, seq, frames=None, **options):
+    """The variant's method on ``seq`` (its prior passed where the variant takes one)."""
+    fill = variant_method(variant, model, **options)
+    extra = {"prior": seq.prior} if "prior" in getattr(fill, "inputs", ()) else {}
+    return fill(seq.frames if frames is None else frames, seq.holes, **extra)
 
 
 @pytest.fixture
@@ -121,7 +132,8 @@ def test_a_run_depends_only_on_the_profile_fields_of_its_kind():
 
 
 @pytest.mark.parametrize("variant,folder", [("hybrid", "2d-hybrid"), ("unet-mae", "2d-unet-mae"),
-                                            ("hybrid-stack", "2dt-hybrid-stack")])
+                                            ("hybrid-stack", "2dt-hybrid-stack"),
+                                            ("hybrid-prior", "2d-hybrid-prior")])
 def test_every_variant_chooses_rate_and_epoch_on_val_by_one_rule(variant, folder, runs, rng):
     train, val = _sequences(2, rng), _sequences(1, rng)
     best = train_variant(variant, TINY, train=train, val=val)
@@ -143,9 +155,7 @@ def test_every_variant_chooses_rate_and_epoch_on_val_by_one_rule(variant, folder
     again = train_variant(variant, TINY, train=train, val=val)
     assert again.loaded and again.learning_rate == best.learning_rate
     seq = _sequences(1, rng)[0]
-    fill = variant_method(variant, again.model)
-    np.testing.assert_array_equal(fill(seq.frames, seq.holes),
-                                  variant_method(variant, best.model)(seq.frames, seq.holes))
+    np.testing.assert_array_equal(_fill(variant, again.model, seq), _fill(variant, best.model, seq))
 
 
 def _perturbed(model, seed=1):
@@ -162,10 +172,11 @@ def test_every_variant_follows_an_affine_change_of_its_input(variant, rng):
     # One footing: standardised by the visible pixels and mapped back, so that
     # f(a * x + b) = a * f(x) + b for every variant (a > 0), whatever the holes held.
     seq = _sequences(1, rng, frames=8)[0]
-    fill = variant_method(variant, _perturbed(build_variant(variant, TINY)), batch_size=2)
-    out = fill(seq.frames, seq.holes)
-    other = np.where(seq.holes, 7.0, 3.0 * seq.frames + 2.0)
-    np.testing.assert_allclose(fill(other, seq.holes), 3.0 * out + 2.0, rtol=1e-4, atol=2e-5)
+    model = _perturbed(build_variant(variant, TINY))
+    out = _fill(variant, model, seq, batch_size=2)
+    other = dataclasses.replace(seq, prior=3.0 * seq.prior + 2.0)  # a prior is an intensity too
+    changed = _fill(variant, model, other, np.where(seq.holes, 7.0, 3.0 * seq.frames + 2.0), batch_size=2)
+    np.testing.assert_allclose(changed, 3.0 * out + 2.0, rtol=1e-4, atol=2e-5)
     assert np.abs(out - seq.frames)[seq.holes].max() > 1e-3  # the holes were filled, not kept
 
 
@@ -175,9 +186,25 @@ def test_an_untrained_prior_guided_hybrid_is_its_classical_fill(variant, rng):
     from xinpaint.models import HYBRID_FILL
 
     seq = _sequences(1, rng, frames=8)[0]
-    out = variant_method(variant, build_variant(variant, TINY), batch_size=2)(seq.frames, seq.holes)
+    out = _fill(variant, build_variant(variant, TINY), seq, batch_size=2)
     expected = inpaint(seq.frames, seq.holes, method=HYBRID_FILL)
     np.testing.assert_allclose(out, expected, rtol=0, atol=1e-6)
+
+
+def test_a_prior_guided_hybrid_sees_the_prior_and_needs_it(rng):
+    seq = _sequences(1, rng, frames=4)[0]
+    model = _perturbed(build_variant("hybrid-prior", TINY))
+    out = _fill("hybrid-prior", model, seq, batch_size=2)
+    other = _fill("hybrid-prior", model, dataclasses.replace(seq, prior=seq.prior[:, ::-1].copy()),
+                  batch_size=2)
+    assert np.abs(out - other)[seq.holes].max() > 1e-4  # another prior, another fill
+    np.testing.assert_array_equal(out[~seq.holes], other[~seq.holes])
+    fill = variant_method("hybrid-prior", model)
+    assert fill.inputs == ("prior",) and not hasattr(variant_method("hybrid", model), "inputs")
+    with pytest.raises(ValueError, match=r"Received prior with shape=None"):
+        fill(seq.frames, seq.holes)
+    with pytest.raises(ValueError, match=r"Received prior with shape=\(4, 32\)"):
+        fill(seq.frames, seq.holes, prior=seq.prior[:, 0])
 
 
 def _records(model_holes, model_volume, nmar_volume=40.0):

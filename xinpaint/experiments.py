@@ -19,6 +19,9 @@ variant                   model                                                l
                           ``pconv-mask-2stage`` but with this loss
 ``hybrid``                plain U-Net on a biharmonic fill and the mask,       L_valid + 6 L_hole
                           predicting a correction (residual) in the holes
+``hybrid-prior``          ``hybrid`` that also sees the NMAR prior's           same
+                          projection of the frame (the scan's 3D consistency:
+                          :func:`xinpaint.data.nmar_priors`)
 ``hybrid-stack``          ``hybrid`` that also sees the ``stack_radius``       same
                           neighbouring frames on each side as channels (their
                           fills and masks): 2D+T at the cost of a 2D model
@@ -77,11 +80,11 @@ import numpy as np
 
 from xinpaint.profiles import Profile, get_profile
 
-__all__ = ["VARIANTS", "VARIANTS_2D", "VARIANTS_3D", "VARIANTS_STACK", "VARIANTS_TIME",
+__all__ = ["PRIOR_GUIDED", "VARIANTS", "VARIANTS_2D", "VARIANTS_3D", "VARIANTS_STACK", "VARIANTS_TIME",
            "build_variant", "train_variant", "training_step_cost", "training_table", "variant_method"]
 
 VARIANTS_2D = ("unet-mae", "unet-mse", "unet-mask", "pconv-mask", "pconv-mask-2stage",
-               "pconv-vgg", "hybrid")
+               "pconv-vgg", "hybrid", "hybrid-prior")
 #: 2D networks that see neighbouring frames as channels (time, at the cost of a 2D model).
 VARIANTS_STACK = ("hybrid-stack",)
 VARIANTS_3D = ("pconv3d", "pconv3d-centre", "hybrid3d")
@@ -89,7 +92,10 @@ VARIANTS = VARIANTS_2D + VARIANTS_STACK + VARIANTS_3D
 #: Variants that use the time dimension (the 2D+T side of the study).
 VARIANTS_TIME = VARIANTS_STACK + VARIANTS_3D
 #: Variants whose model adds a correction to a classical fill (an extra input channel).
-HYBRIDS = ("hybrid", "hybrid-stack", "hybrid3d")
+HYBRIDS = ("hybrid", "hybrid-prior", "hybrid-stack", "hybrid3d")
+#: Variants that also see the NMAR prior's projection of each frame (a whole scan's
+#: geometry is needed to make it: :func:`xinpaint.data.nmar_priors`).
+PRIOR_GUIDED = ("hybrid-prior",)
 #: Scale of the hybrids' correction, in units of the crop's standard deviation.
 RESIDUAL_SCALE = 0.1
 #: The footing every variant shares (part of each run's configuration): inputs standardised
@@ -130,8 +136,8 @@ def build_variant(variant: str, prof: Profile):
     if variant.startswith("unet"):
         return unet2d((None, None, 1), valid_as_channel=True,
                       composite_output=variant == "unet-mask", **size)
-    if variant == "hybrid":
-        return unet2d((None, None, 2), **hybrid, **size)
+    if variant in ("hybrid", "hybrid-prior"):  # [fill, masked] (+ the prior's frame)
+        return unet2d((None, None, 3 if variant in PRIOR_GUIDED else 2), **hybrid, **size)
     return pconv_unet2d((None, None, 1), **size)
 
 
@@ -174,8 +180,12 @@ def _datasets(variant, prof, train, val, seed):
                               fills=_fills(seqs) if hybrid else None, augment=augment)
     else:
         def windows(seqs, seed, augment):
+            from xinpaint.data import nmar_priors
+
             return crops_2d(seqs, crop_size=prof.crop_size, batch_size=prof.batch_size,
-                            seed=seed, fills=_fills(seqs) if hybrid else None, augment=augment)
+                            seed=seed, fills=_fills(seqs) if hybrid else None,
+                            priors=nmar_priors(seqs) if variant in PRIOR_GUIDED else None,
+                            augment=augment)
     train_ds, val_ds = windows(train, seed, True), windows(val, seed + 1, False)
     centre = prof.patch_shape[0] // 2
 
@@ -213,7 +223,8 @@ def run_config(variant: str, profile, *, seed: int = 0) -> dict:
                             _RUN_FIELDS_STACK if variant in VARIANTS_STACK else _RUN_FIELDS_2D)
     # The caps (epochs, finetune_epochs) are not: a higher cap continues a capped run.
     values = prof.as_dict()
-    return {"variant": variant, "seed": seed, "footing": FOOTING,
+    prior = {"prior": "nmar (visual hull), xinpaint.data.priors v1"} if variant in PRIOR_GUIDED else {}
+    return {"variant": variant, "seed": seed, "footing": FOOTING, **prior,
             "profile": {"name": prof.name, **{k: values[k] for k in fields}}}
 
 
@@ -360,12 +371,16 @@ def variant_method(variant: str, model, *, fill_value: float = 0.0, batch_size: 
     along time and whole frames in space, by :func:`xinpaint.inference.predict_sequence`
     (the same code as ``xinpaint inpaint``): many-to-many models predict windows with a
     stride of half their length, blended; the many-to-one model predicts each frame at
-    the centre of its own window (the sequence is mirrored at both ends).
+    the centre of its own window (the sequence is mirrored at both ends). A
+    prior-guided variant (:data:`PRIOR_GUIDED`) also takes ``prior``, the prior's
+    projections of the same frames (the evaluation runner passes a sequence's
+    ``prior``: the callable's ``inputs`` name it).
     Known pixels are always the input's.
     """
     _check(variant)
+    guided = variant in PRIOR_GUIDED
 
-    def fill(frames, holes):
+    def fill(frames, holes, prior=None):
         frames = np.asarray(frames, np.float32)
         valid = (~holes).astype(np.float32)
         masked = np.where(holes, np.float32(fill_value), frames)
@@ -388,11 +403,21 @@ def variant_method(variant: str, model, *, fill_value: float = 0.0, batch_size: 
             out = predict_sequence(model, masked, valid, fill=classical,
                                    tile=max(frames.shape[-2:]), overlap=0, batch_size=batch_size)
         else:
-            image = masked[..., None] if classical is None else np.stack([classical, masked], -1)
+            channels = [masked] if classical is None else [classical, masked]
+            if guided:
+                prior = None if prior is None else np.asarray(prior, np.float32)
+                if prior is None or prior.shape != frames.shape:
+                    raise ValueError(f"Expected the prior's projections of the frames' shape "
+                                     f"{frames.shape} for {variant}. Received prior with shape="
+                                     f"{None if prior is None else prior.shape}.")
+                channels.append(prior)
+            image = np.stack(channels, -1)
             out = model.predict([image, valid[..., None]], batch_size=batch_size, verbose=0)[..., 0]
         return np.where(holes, out, frames)
 
     fill.__name__ = variant
+    if guided:
+        fill.inputs = ("prior",)
     return fill
 
 

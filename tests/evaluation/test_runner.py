@@ -363,3 +363,30 @@ def test_regions_must_be_boolean_attributes_of_the_frames_shape():
     bad = SeqWithRibs(s.frames, s.holes, np.zeros((2, 64, 63), bool))
     with pytest.raises(ValueError, match=r"region 'ribs'.*Received sequences\[0\]\.ribs with shape=\(2, 64, 63\)"):
         ev.evaluate_methods([bad], ["nearest"], regions={"ribs": "ribs"})
+
+
+def test_a_method_gets_the_sequence_attributes_it_names():
+    from dataclasses import dataclass
+
+    @dataclass
+    class WithPrior(Seq):
+        prior: np.ndarray | None = None
+
+    base = make_sequence(T=3, seed=0)
+    seqs = [WithPrior(base.frames, base.holes, prior=base.frames * 2.0)]
+    seen = []
+
+    def from_prior(frames, holes, prior):
+        seen.append(prior.shape)
+        return np.where(holes, prior / 2.0, frames)
+
+    from_prior.inputs = ("prior",)
+    res = ev.evaluate_methods(seqs, {"prior": from_prior}, max_frames=2, warmup=True)
+    assert seen == [(1, 64, 64), (2, 64, 64)]  # warm-up frame, then the frames evaluated
+    np.testing.assert_allclose(res.outputs["prior"], base.frames[:2], rtol=1e-6)
+    with pytest.raises(ValueError, match=r"Expected sequences with 'prior' for method 'prior'\. "
+                                         r"Received sequences\[0\]\.prior=None\."):
+        ev.evaluate_methods([WithPrior(base.frames, base.holes)], {"prior": from_prior})
+    with pytest.raises(ValueError, match=r"Received sequences\[0\]\.prior with shape=\(3, 8, 8\)"):
+        ev.evaluate_methods([WithPrior(base.frames, base.holes, prior=np.zeros((3, 8, 8)))],
+                            {"prior": from_prior})

@@ -6,7 +6,8 @@ Public API: :func:`fetch_example_ct`, :func:`load_ct`, :class:`CTVolume`,
 :class:`Part` (:mod:`xinpaint.data.metal`), :func:`sample_metal` and :class:`Anatomy`
 (the clinical catalogue, :mod:`xinpaint.data.catalogue`), :func:`load_split`,
 :func:`random_masks_2d`, :func:`extract_patches`, :func:`stitch_patches`,
-:func:`crops_2d`, :func:`patches_3d`, :func:`stack_crops`.
+:func:`crops_2d`, :func:`patches_3d`, :func:`stack_crops`, :func:`nmar_priors` and
+:func:`with_nmar_priors` (the prior projections of the prior-guided models).
 """
 
 from xinpaint.data.catalogue import Anatomy, sample_metal
@@ -29,6 +30,7 @@ from xinpaint.data.masks import metal_masks_2d, random_masks_2d
 from xinpaint.data.metal import MetalObject, Part, trace_metal
 from xinpaint.data.patches import extract_patches, patch_positions, stitch_patches
 from xinpaint.data.physics import XrayPhysics
+from xinpaint.data.priors import nmar_priors, with_nmar_priors
 from xinpaint.data.sequence import XraySequence, simulate_sequence
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "load_ct",
     "load_split",
     "metal_masks_2d",
+    "nmar_priors",
     "patch_positions",
     "patches_3d",
     "random_masks_2d",
@@ -61,4 +64,5 @@ __all__ = [
     "stack_sequence",
     "stitch_patches",
     "trace_metal",
+    "with_nmar_priors",
 ]

@@ -20,7 +20,8 @@ datasets of ``((image, valid), target)``: ``valid = 1 - holes`` (float32), ``ima
 observed * valid`` (what the detector gives, the holes set to zero) and ``target`` the
 metal-free, noise-free frames — with ``fills`` given, ``image`` has two
 channels: a classical fill of the holes first (the hybrid models' input), then the
-masked frame. Crops are
+masked frame; with ``priors`` (of 2D crops, e.g. the NMAR prior projections of
+:func:`~xinpaint.data.nmar_priors`) the prior's frames come last. Crops are
 drawn around holes (every crop holds some): a hole component is drawn uniformly, so
 that needles and pacemakers are seen alike whatever their number of pixels, then a
 pixel of it; flipped at random, deterministic given the seed.
@@ -197,15 +198,23 @@ def _hole_pixels(holes):
     return t, y, x, starts, counts
 
 
-def _check_sequences(sequences, fills):
+def _check_sequences(sequences, fills, priors=None):
     if not sequences:
         raise ValueError("Expected at least one sequence. Received sequences=[].")
     if fills is not None and len(fills) != len(sequences):
         raise ValueError(f"Expected one fill per sequence ({len(sequences)}). "
                          f"Received {len(fills)} fills.")
+    if priors is not None:
+        if len(priors) != len(sequences):
+            raise ValueError(f"Expected one prior per sequence ({len(sequences)}). "
+                             f"Received {len(priors)} priors.")
+        for i, (seq, prior) in enumerate(zip(sequences, priors, strict=True)):
+            if np.shape(prior) != seq.holes.shape:
+                raise ValueError(f"Expected each prior of its sequence's shape {seq.holes.shape}. "
+                                 f"Received priors[{i}].shape={np.shape(prior)}.")
 
 
-def _windows(sequences, fills, window, rng, batch, augment):
+def _windows(sequences, fills, window, rng, batch, augment, priors=None):
     """Yield batches of ((image, valid), target) windows of shape ``window`` (T, H, W)."""
     t_len, h_len, w_len = window
     centres = [(i, *_hole_pixels(seq.holes)) for i, seq in enumerate(sequences)]
@@ -231,6 +240,8 @@ def _windows(sequences, fills, window, rng, batch, augment):
             channels = [observed * valid]
             if fills is not None:  # the classical fill first: hybrids add their correction to it
                 channels.insert(0, np.where(valid > 0, observed, fills[i][sl]))
+            if priors is not None:  # the prior's frames last
+                channels.append(np.asarray(priors[i][sl], np.float32))
             image = np.stack(channels, -1)
             if augment:
                 if rng.random() < 0.5:
@@ -254,13 +265,15 @@ def _dataset(gen, shape, channels):
 
 
 def crops_2d(sequences, *, crop_size: int, batch_size: int, seed: int = 0, fills=None,
-             augment: bool = True):
+             priors=None, augment: bool = True):
     """Infinite batches of 2D crops ``((image, valid), target)`` around the holes.
 
-    Shapes: image (B, crop, crop, C) with C = 1, or 2 with ``fills`` (a classical fill
-    per sequence, same shape as its frames); valid and target (B, crop, crop, 1).
+    Shapes: image (B, crop, crop, C) with C = 1, plus 1 with ``fills`` (a classical fill
+    per sequence, same shape as its frames: channel 0), plus 1 with ``priors`` (prior
+    projections per sequence, same shape: the last channel); valid and target (B, crop,
+    crop, 1).
     """
-    _check_sequences(sequences, fills)
+    _check_sequences(sequences, fills, priors)
     if crop_size < 8 or any(min(s.frames.shape[1:]) < crop_size for s in sequences):
         raise ValueError(f"Expected 8 <= crop_size <= the frames' height and width. "
                          f"Received crop_size={crop_size!r}.")
@@ -268,10 +281,10 @@ def crops_2d(sequences, *, crop_size: int, batch_size: int, seed: int = 0, fills
     def gen():
         rng = np.random.default_rng(seed)
         for (image, valid), target in _windows(sequences, fills, (1, crop_size, crop_size), rng,
-                                               batch_size, augment):
+                                               batch_size, augment, priors):
             yield (image[:, 0], valid[:, 0]), target[:, 0]
 
-    return _dataset(gen, (crop_size, crop_size), 1 if fills is None else 2)
+    return _dataset(gen, (crop_size, crop_size), 1 + (fills is not None) + (priors is not None))
 
 
 def patches_3d(sequences, *, patch_shape, batch_size: int, seed: int = 0, fills=None,

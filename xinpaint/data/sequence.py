@@ -98,6 +98,9 @@ class XraySequence:
         by :data:`~xinpaint.data.projection.LINE_INTEGRAL_SCALE` (HU calibration).
     hole_rule : str
         The rule that made ``holes``, in words.
+    prior : ndarray of float32, optional
+        (T, H, W) projections of a prior volume of the scan (the NMAR prior,
+        :func:`xinpaint.data.with_nmar_priors`): an input of the prior-guided models.
     """
 
     target: np.ndarray
@@ -114,6 +117,7 @@ class XraySequence:
     physics: str = "ideal"
     mu_water: float = MU_WATER
     hole_rule: str = "any metal in the pixel"
+    prior: np.ndarray | None = None
 
     def __post_init__(self):
         if self.observed is None:
@@ -142,8 +146,8 @@ class XraySequence:
         return int(self.target.shape[0])
 
     def frames_between(self, start: int, stop: int) -> XraySequence:
-        """Frames ``start:stop`` as a sequence of their own (the same metal; no geometry,
-        which describes the whole scan)."""
+        """Frames ``start:stop`` as a sequence of their own (the same metal and the same
+        frames of the prior; no geometry, which describes the whole scan)."""
         if not 0 <= int(start) < int(stop) <= len(self):
             raise ValueError(f"Expected 0 <= start < stop <= {len(self)}. "
                              f"Received start={start!r}, stop={stop!r}.")
@@ -152,7 +156,8 @@ class XraySequence:
             self.target[sl], self.holes[sl], np.asarray(self.angles)[sl], self.ribs[sl],
             {k: v[sl] for k, v in self.structures.items()}, list(self.metal), self.seed,
             observed=self.observed[sl], reference=self.reference[sl], metal_path=self.metal_path[sl],
-            geometry=None, physics=self.physics, mu_water=self.mu_water, hole_rule=self.hole_rule)
+            geometry=None, physics=self.physics, mu_water=self.mu_water, hole_rule=self.hole_rule,
+            prior=None if self.prior is None else self.prior[sl])
 
 
 _CACHE: dict = {}

@@ -224,7 +224,10 @@ def evaluate_methods(
         a dict maps display names to them, a list uses the baseline name or the
         callable's ``__name__``. Methods receive the observed frames with hidden
         pixels set to 0; every method sees whole sequences (so temporal methods see
-        the neighbouring frames).
+        the neighbouring frames). A callable whose ``inputs`` attribute names
+        attributes of the sequences (e.g. ``("prior",)`` for a prior-guided model of
+        :func:`xinpaint.experiments.variant_method`) also receives them, as keyword
+        arguments truncated like the frames.
     chapter : str, optional
         Chapter name; when given with ``profile``, the results are written to
         ``results_dir(profile) / f"{chapter}.json"`` and ``{chapter}.csv`` (one row
@@ -321,13 +324,14 @@ def evaluate_methods(
     for name, fn in fns.items():
         parts, seconds = [], 0.0
         start = 0
+        extras = [_inputs_of(fn, name, p) for p in picked]
         if warmup:
-            fn(inputs[:1].copy(), holes[:1].copy())
-        for p in picked:
+            fn(inputs[:1].copy(), holes[:1].copy(), **{k: v[:1] for k, v in extras[0].items()})
+        for p, extra in zip(picked, extras, strict=True):
             x = inputs[start : start + len(p.target)]
             start += len(p.target)
             t0 = time.perf_counter()
-            y = fn(x.copy(), p.holes.copy())
+            y = fn(x.copy(), p.holes.copy(), **extra)
             seconds += time.perf_counter() - t0
             y = np.asarray(y)
             if y.shape != x.shape:
@@ -381,6 +385,26 @@ def evaluate_methods(
     if chapter is not None and prof is not None:
         result.paths = write_results(result, chapter=chapter, profile=prof, split=split)
     return result
+
+
+def _inputs_of(fn, name, picked) -> dict:
+    """The sequence attributes that method ``fn`` asks for (its ``inputs``), truncated."""
+    out = {}
+    for attr in getattr(fn, "inputs", ()) or ():
+        value = getattr(picked.sequence, attr, None)
+        if value is None:
+            raise ValueError(
+                f"Expected sequences with {attr!r} for method {name!r}. "
+                f"Received sequences[{picked.index}].{attr}=None."
+            )
+        value = np.asarray(value)[: len(picked.holes)]
+        if value.shape != picked.holes.shape:
+            raise ValueError(
+                f"Expected {attr!r} of the frames' shape {picked.holes.shape} for method {name!r}. "
+                f"Received sequences[{picked.index}].{attr} with shape={value.shape}."
+            )
+        out[attr] = value
+    return out
 
 
 def _component_sq(targets, outputs, holes, components) -> np.ndarray:
