@@ -47,3 +47,24 @@ def test_empty_input_names_the_value():
         plot_learning_curves({})
     with pytest.raises(ValueError, match="Received an empty history"):
         plot_learning_curves({"x": TrainResult(model=None)})
+
+
+def test_a_second_stage_starts_at_the_first_stage_s_kept_epoch():
+    first = _run(best_epoch=2, initial={"val_hole_psnr": 39.0})  # kept at step 20: 41.0 dB
+    second = TrainResult(model=None, history={k: v + [41.5, 41.7, 41.6][:2] for k, v in first.history.items()},
+                         steps=60, best_epoch=2, stopped="cap", epoch=2)
+    second.first_stage = first
+    fig = plot_learning_curves({"pconv-mask": first, "pconv-mask-2stage": second})
+    psnr_ax = fig.axes[2]
+    one, two = _lines(psnr_ax)
+    np.testing.assert_allclose(one.get_xdata(), [0, 10, 20, 30, 40])  # the first stage, whole
+    np.testing.assert_allclose(two.get_xdata(), [20, 30, 40])  # from the kept epoch, not from 0
+    np.testing.assert_allclose(two.get_ydata(), [41.0, 41.5, 41.7])
+    dots = [(d.get_xdata()[0], d.get_ydata()[0]) for d in psnr_ax.get_lines() if len(d.get_xdata()) == 1]
+    assert dots == [(20, 41.0), (40, 41.7)]
+    assert kept_index(second) == 5  # in the whole history: 4 first-stage epochs, then the second's
+    # A second stage that kept its start (epoch 0) is marked at the first stage's kept epoch.
+    second.best_epoch = 0
+    fig = plot_learning_curves({"pconv-mask-2stage": second})
+    dots = [(d.get_xdata()[0], d.get_ydata()[0]) for d in fig.axes[2].get_lines() if len(d.get_xdata()) == 1]
+    assert dots == [(20, 41.0)]

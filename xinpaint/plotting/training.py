@@ -4,7 +4,8 @@
 validation loss and the validation PSNR in the holes of each run
 (:class:`xinpaint.training.TrainResult`) from the untrained model (step 0, where it was
 evaluated) on, marks the epoch that was kept and says why the run stopped (a plateau of
-its validation error in the holes, or the cap).
+its validation error in the holes, or the cap). A second stage (a run with a
+``first_stage``) is drawn from where it started: the first stage's kept epoch.
 """
 
 from __future__ import annotations
@@ -31,6 +32,28 @@ def kept_index(result) -> int | None:
     return offset + result.best_epoch - 1
 
 
+def _curve(result, key, per_epoch):
+    """(steps, values, index of the kept epoch or None) of one run's ``key``."""
+    values = np.asarray(result.history.get(key, []), float)
+    first = getattr(result, "first_stage", None)
+    if first is not None:  # a second stage starts from the first stage's kept epoch
+        n_first = len(first.history.get("loss", []))
+        base = first.best_epoch or 0
+        start = values[base - 1] if base else getattr(first, "initial", {}).get(key)
+        values = values[n_first:]
+    else:
+        base, start = 0, getattr(result, "initial", {}).get(key)
+    steps = per_epoch * (base + np.arange(1, len(values) + 1))
+    kept = result.best_epoch
+    if start is not None:  # epoch 0: the untrained model (a hybrid: its classical fill)
+        steps, values = np.r_[per_epoch * base, steps], np.r_[start, values]
+    elif kept is not None:
+        kept = kept - 1 if kept else None
+    if kept is not None and not 0 <= kept < len(values):
+        kept = None
+    return steps, values, kept
+
+
 def plot_learning_curves(runs: dict, *, title: str | None = None):
     """Train loss, val loss and val hole PSNR against steps, one line per run.
 
@@ -46,7 +69,8 @@ def plot_learning_curves(runs: dict, *, title: str | None = None):
     -------
     matplotlib.figure.Figure
         Three panels; the kept epoch of each run is marked with a dot, the legend says
-        ``plateau`` or ``cap`` and the steps the run took.
+        ``plateau`` or ``cap`` and the steps the run took (both stages for a second
+        stage, whose line starts at its first stage's kept epoch).
 
     Examples
     --------
@@ -65,21 +89,11 @@ def plot_learning_curves(runs: dict, *, title: str | None = None):
         stop = result.stopped or "?"
         label = f"{name} ({stop}, {result.steps:,} steps)"
         for ax, (key, _, _) in zip(axes, keys, strict=True):
-            values = np.asarray(result.history.get(key, []), float)
-            if not len(values):
+            if not len(result.history.get(key, [])):
                 continue
-            steps = per_epoch * np.arange(1, len(values) + 1)
-            start = getattr(result, "initial", {}).get(key)
-            first = getattr(result, "first_stage", None)
-            if first is not None:  # a second stage: the first stage's start
-                start = getattr(first, "initial", {}).get(key)
-            if start is not None:  # epoch 0: the untrained model (a hybrid: its classical fill)
-                steps, values = np.r_[0.0, steps], np.r_[start, values]
+            steps, values, best = _curve(result, key, per_epoch)
             ax.plot(steps, values, color=colour, lw=1.2, label=label if ax is axes[0] else None)
-            best = kept_index(result)
-            best = (0 if start is not None else None) if best is None and result.best_epoch == 0 \
-                else None if best is None else best + (start is not None)
-            if best is not None and best < len(values):
+            if best is not None:
                 ax.plot(steps[best], values[best], "o", color=colour, ms=4)
     for ax, (_, ylabel, log) in zip(axes, keys, strict=True):
         ax.set_xlabel("optimiser steps")
