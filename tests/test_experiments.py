@@ -232,6 +232,20 @@ def test_only_a_model_that_beats_biharmonic_and_nmar_in_both_domains_is_recommen
     assert result["why"].startswith("beats" if expected else "does not beat")
 
 
+def test_the_holes_are_compared_on_the_same_whole_scans_where_the_volume_record_has_them():
+    from xinpaint.shipping import recommendation
+
+    record, volume_record = _records(42.0, 41.0)  # the chapter: 42 against biharmonic's 41
+    volume_record["rows"] += [{"method": "hybrid2d", "hole_psnr": 39.0},
+                              {"method": "biharmonic", "hole_psnr": 39.5}]
+    for row in volume_record["volume_summary"]:
+        row["method"] = "hybrid2d" if row["method"] == "hybrid" else row["method"]
+    result = recommendation("hybrid", record, volume_record, volume_method="hybrid2d")
+    assert result["hole_psnr"] == {"hybrid": 39.0, "biharmonic": 39.5, "nmar": 38.0}
+    assert result["recommended"] is False and result["holes_from"].startswith("the reconstruction")
+    assert recommendation("hybrid", record, volume_record)["holes_from"].startswith("the model's chapter")
+
+
 def test_a_model_not_evaluated_in_the_volume_is_not_recommended():
     from xinpaint.shipping import recommendation
 

@@ -37,33 +37,41 @@ def recommendation(method: str, record: dict, volume_record: dict | None, *,
     """Whether a model may be the recommended default of ``xinpaint inpaint``.
 
     Only a model that beats every method of :data:`RECOMMEND_AGAINST` on the test split
-    in both domains may: PSNR in the holes (its chapter's record, ``record``, and the
-    reconstruction record for NMAR, which needs whole scans) and volume PSNR (the
-    reconstruction record's overall ``volume_summary``, ``volume_record``). A method
-    missing from a record is not beaten. ``volume_method`` is the model's name in the
-    reconstruction record (the shipped name, which that chapter uses), default ``method``.
+    in both domains may: PSNR in the holes and volume PSNR (the reconstruction record's
+    overall ``volume_summary``, ``volume_record``). The holes are compared on the
+    reconstruction record's rows (every method on the same whole test scans) where it
+    holds the model and every method compared; otherwise on the model's chapter record
+    (``record``), with NMAR, which needs whole scans, from the reconstruction record.
+    A method missing from a record is not beaten. ``volume_method`` is the model's name
+    in the reconstruction record (the shipped name, which that chapter uses), default
+    ``method``.
 
     Returns
     -------
     dict
-        ``recommended`` (bool), ``why`` (one sentence) and the numbers compared.
+        ``recommended`` (bool), ``why`` (one sentence), the numbers compared and
+        ``holes_from`` (which record the holes' numbers come from).
     """
     rows = {r["method"]: r for r in record.get("rows", [])}
     vrec = volume_record or {}
     vrows = {r["method"]: r for r in vrec.get("rows", [])}
     summary = {r["method"]: r for r in vrec.get("volume_summary", []) if r.get("scenario") == "overall"}
     holes, volume, missing = {}, {}, []
+    vname = volume_method or method
+    same = all(m in vrows for m in (vname, *RECOMMEND_AGAINST))
     for m in (method, *RECOMMEND_AGAINST):
-        row = rows.get(m) or vrows.get(m)
+        row = vrows[vname if m == method else m] if same else rows.get(m) or vrows.get(m)
         holes[m] = None if row is None else row.get("hole_psnr")
-        volume[m] = summary.get((volume_method or method) if m == method else m, {}).get("volume_psnr")
+        volume[m] = summary.get(vname if m == method else m, {}).get("volume_psnr")
+    where = ("the reconstruction record (whole test scans)" if same else
+             "the model's chapter record; NMAR from the reconstruction record")
     for m, table in (("holes", holes), ("volume", volume)):
         missing += [f"{k} ({m})" for k, v in table.items() if v is None]
     if missing:
-        return {"recommended": False, "hole_psnr": holes, "volume_psnr": volume,
+        return {"recommended": False, "hole_psnr": holes, "volume_psnr": volume, "holes_from": where,
                 "why": "not compared on the test split: no result for " + ", ".join(missing)}
     beaten = all(holes[method] > holes[m] and volume[method] > volume[m] for m in RECOMMEND_AGAINST)
-    return {"recommended": beaten, "hole_psnr": holes, "volume_psnr": volume,
+    return {"recommended": beaten, "hole_psnr": holes, "volume_psnr": volume, "holes_from": where,
             "why": ("beats " if beaten else "does not beat ") + " and ".join(RECOMMEND_AGAINST)
             + " on the test split in the holes and in the volume"}
 
