@@ -11,6 +11,7 @@ from xinpaint.experiments import (
     VARIANTS,
     VARIANTS_3D,
     build_variant,
+    run_name,
     train_variant,
     variant_method,
 )
@@ -118,6 +119,27 @@ def test_ship_variant_writes_a_loadable_model_and_its_card(runs, rng, tmp_path):
         ship_variant("pconv2d", TINY, train=train, val=val, results=tmp_path / "none")
 
 
+def test_a_profile_changed_in_its_sizes_never_trains_over_the_named_profile_s_runs(runs, rng):
+    cpu = get_profile("cpu")
+    assert run_name("hybrid", cpu) == "2d-hybrid" and run_name("pconv3d", "cpu") == "3d-pconv3d"
+    assert run_name("hybrid-stack", cpu) == "2dt-hybrid-stack"
+    assert run_name("hybrid", cpu.replace(crop_size=64)) == "2d-hybrid-crop_size64"
+    assert run_name("hybrid", cpu.replace(crop_size=64, depth=3)) == "2d-hybrid-depth3-crop_size64"
+    assert run_name("hybrid", cpu.replace(patch_shape=(4, 32, 32))) == "2d-hybrid"  # not a 2D size
+    assert run_name("hybrid3d", cpu.replace(patch_shape=(4, 32, 32))) == "3d-hybrid3d-patch_shape4x32x32"
+    many = cpu.replace(crop_size=64, depth=3, base_filters=8)
+    assert run_name("hybrid", many).startswith("2d-hybrid-sizes") and \
+        run_name("hybrid", many) != run_name("hybrid", many.replace(base_filters=4))
+    assert run_name("hybrid", cpu.replace(epochs=1)) == "2d-hybrid"  # a cap continues the run
+    train, val = _sequences(2, rng), _sequences(1, rng)
+    small = TINY.replace(learning_rates=(1e-3,))
+    first = train_variant("hybrid", small, train=train, val=val)
+    other = train_variant("hybrid", small.replace(crop_size=16), train=train, val=val)
+    assert not other.loaded and len(list(runs.iterdir())) == 2
+    assert train_variant("hybrid", small, train=train, val=val).loaded  # untouched by the other
+    assert first.history["loss"] != other.history["loss"]
+
+
 def test_a_run_depends_only_on_the_profile_fields_of_its_kind():
     from xinpaint.experiments import run_config
 
@@ -150,7 +172,9 @@ def test_every_variant_chooses_rate_and_epoch_on_val_by_one_rule(variant, folder
         assert best.best_val_loss == pytest.approx(best.initial["val_hole_mse"])
     else:
         assert best.best_val_loss == pytest.approx(best.history["val_hole_mse"][best.best_epoch - 1])
-    assert sorted(p.name for p in runs.iterdir()) == [f"{folder}-lr{r:g}-smoke"
+    stem = run_name(variant, TINY)
+    assert stem.startswith(f"{folder}-sizes")  # TINY changes many sizes of the smoke profile
+    assert sorted(p.name for p in runs.iterdir()) == [f"{stem}-lr{r:g}-smoke"
                                                       for r in sorted(TINY.learning_rates)]
     again = train_variant(variant, TINY, train=train, val=val)
     assert again.loaded and again.learning_rate == best.learning_rate

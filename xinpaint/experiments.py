@@ -81,7 +81,7 @@ import numpy as np
 from xinpaint.profiles import Profile, get_profile
 
 __all__ = ["PRIOR_GUIDED", "VARIANTS", "VARIANTS_2D", "VARIANTS_3D", "VARIANTS_STACK", "VARIANTS_TIME",
-           "build_variant", "train_variant", "training_step_cost", "training_table", "variant_method"]
+           "build_variant", "run_name", "train_variant", "training_step_cost", "training_table", "variant_method"]
 
 VARIANTS_2D = ("unet-mae", "unet-mse", "unet-mask", "pconv-mask", "pconv-mask-2stage",
                "pconv-vgg", "hybrid", "hybrid-prior")
@@ -228,6 +228,46 @@ def run_config(variant: str, profile, *, seed: int = 0) -> dict:
             "profile": {"name": prof.name, **{k: values[k] for k in fields}}}
 
 
+def run_name(variant: str, profile) -> str:
+    """The run folder's stem of ``variant`` (before ``-lr<rate>-<profile>``).
+
+    ``2d-<variant>`` (``3d-`` for the 2D+T variants, ``2dt-`` for the frame stack) with the
+    named profile's own sizes; a profile changed in a field the run depends on (e.g.
+    ``get_profile("cpu").replace(crop_size=64)``, as a study of sizes does) adds those
+    fields, ``-crop_size64``, or a hash of them where more than two differ, so that it
+    never trains over the named profile's runs.
+
+    Examples
+    --------
+    >>> run_name("hybrid", "cpu"), run_name("hybrid", get_profile("cpu").replace(base_filters=8))
+    ('2d-hybrid', '2d-hybrid-base_filters8')
+    """
+    import hashlib
+    import json
+
+    from xinpaint.profiles import PROFILES
+
+    _check(variant)
+    prof = get_profile(profile)
+    rank = "3d" if variant in VARIANTS_3D else "2dt" if variant in VARIANTS_STACK else "2d"
+    stem = f"{rank}-{variant}"
+    if prof.name not in PROFILES:
+        return stem
+    own, named = run_config(variant, prof)["profile"], run_config(variant, prof.name)["profile"]
+    changed = {k: v for k, v in own.items() if v != named[k]}
+    if not changed:
+        return stem
+    if len(changed) > 2:
+        digest = hashlib.sha256(json.dumps(changed, sort_keys=True, default=str).encode()).hexdigest()
+        return f"{stem}-sizes{digest[:8]}"
+
+    def text(v):
+        return "x".join(map(str, v)) if isinstance(v, (tuple, list)) else f"{v:g}" \
+            if isinstance(v, float) else str(v)
+
+    return stem + "".join(f"-{k}{text(v)}" for k, v in changed.items())
+
+
 def _metrics():
     import keras
 
@@ -278,8 +318,7 @@ def train_variant(variant: str, profile, *, train, val, seed: int = 0, reuse: bo
     """Train ``variant`` on ``train`` (validated on ``val``) with the profile's sizes.
 
     Every variant is trained by one rule: for each learning rate of
-    ``profile.learning_rates`` a run (``2d-<variant>-lr<rate>``; ``3d-`` for the 3D
-    variants, ``2dt-`` for the frame stack) trains until its validation hole MSE
+    ``profile.learning_rates`` a run (``<run_name>-lr<rate>``: :func:`run_name`) trains until its validation hole MSE
     (:data:`SELECT`, the same for every loss) stops improving (``profile.patience``,
     ``profile.min_delta``: :class:`xinpaint.training.Plateau`) or the cap of
     ``profile.epochs`` epochs, keeping its epoch with the lowest validation hole MSE
@@ -315,7 +354,7 @@ def train_variant(variant: str, profile, *, train, val, seed: int = 0, reuse: bo
             return model
 
         datasets = _lazy_datasets("pconv-mask", prof, train, val, seed + 7)
-        result = _fit_rates(variant, prof, f"2d-{variant}", build, datasets,
+        result = _fit_rates(variant, prof, run_name(variant, prof), build, datasets,
                             epochs=prof.finetune_epochs, rates=(FINETUNE_LEARNING_RATE,), **common)
         result.history = {k: first.history.get(k, []) + result.history.get(k, [])
                           for k in set(first.history) | set(result.history)}
@@ -325,9 +364,8 @@ def train_variant(variant: str, profile, *, train, val, seed: int = 0, reuse: bo
         for key in ("cpu_seconds", "wall_seconds"):
             setattr(result, key, (getattr(result, key) or 0.0) + (getattr(first, key) or 0.0))
         return result
-    rank = "3d" if variant in VARIANTS_3D else "2dt" if variant in VARIANTS_STACK else "2d"
     datasets = _lazy_datasets(variant, prof, train, val, seed)
-    return _fit_rates(variant, prof, f"{rank}-{variant}", lambda: build_variant(variant, prof),
+    return _fit_rates(variant, prof, run_name(variant, prof), lambda: build_variant(variant, prof),
                       datasets, epochs=prof.epochs, rates=prof.learning_rates, **common)
 
 
