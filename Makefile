@@ -69,7 +69,7 @@ book: $(STAMP)
 # NMAR in the volume: so the chapters that train run first, then the models are shipped, then
 # reconstruction, then they are shipped again (their cards now with the volume), then results.
 REPRO_PROFILE = $(or $(PROFILE),$(shell $(PY) -c "from xinpaint.profiles import default_profile; print(default_profile())"))
-TRAINING_CHAPTERS = data interpolation unet pconv vgg_loss temporal ribs
+TRAINING_CHAPTERS = data interpolation unet pconv vgg_loss budget temporal ribs
 reproduce: $(STAMP)
 	$(PY) -m xinpaint.harness execute --profile $(REPRO_PROFILE) $(TRAINING_CHAPTERS)
 	$(MAKE) ship PROFILE=$(REPRO_PROFILE)

@@ -288,3 +288,25 @@ def test_the_volume_is_read_under_the_shipped_name():
         row["method"] = "hybrid2d" if row["method"] == "hybrid" else row["method"]
     assert recommendation("hybrid", record, volume_record)["recommended"] is False
     assert recommendation("hybrid", record, volume_record, volume_method="hybrid2d")["recommended"]
+
+
+def test_the_training_table_says_which_epoch_was_kept_and_its_val_psnr():
+    from xinpaint.experiments import training_table
+    from xinpaint.training import TrainResult
+
+    history = {"loss": [1.0, 0.8, 0.9], "val_hole_psnr": [40.0, 41.0, 40.5]}
+    first = TrainResult(model=None, history=history, steps=300, best_epoch=2, stopped="plateau",
+                        epoch=3, initial={"val_hole_psnr": 39.0}, cpu_seconds=120.0)
+    fill = TrainResult(model=None, history=history, steps=300, best_epoch=0, stopped="plateau",
+                       epoch=3, initial={"val_hole_psnr": 39.5})
+    second = TrainResult(model=None, history={k: [*v, 41.5, 41.2] for k, v in history.items()},
+                         steps=500, best_epoch=1, stopped="cap", epoch=2)
+    second.first_stage = first
+    rows = {r["model"]: r for r in training_table({"a": first, "fill": fill, "two": second})}
+    assert rows["a"]["epoch kept"] == 2 and rows["a"]["val hole PSNR at kept epoch"] == 41.0
+    assert rows["a"]["CPU min"] == 2.0
+    assert rows["fill"]["val hole PSNR at kept epoch"] == 39.5  # epoch 0: the untrained model
+    assert rows["two"]["epoch kept"] == "2 + 1" and rows["two"]["epochs"] == "3 + 2"
+    assert rows["two"]["val hole PSNR at kept epoch"] == 41.5
+    second.best_epoch = 0  # the second stage kept its start: the first stage's kept epoch
+    assert training_table({"two": second})[0]["val hole PSNR at kept epoch"] == 41.0

@@ -369,32 +369,48 @@ def train_variant(variant: str, profile, *, train, val, seed: int = 0, reuse: bo
                       datasets, epochs=prof.epochs, rates=prof.learning_rates, **common)
 
 
+def _kept_psnr(result):
+    """Validation hole PSNR of the epoch kept (epoch 0: the untrained model's, where it was
+    evaluated; for a second stage, its first stage's kept epoch)."""
+    from xinpaint.plotting.training import kept_index
+
+    psnr, kept = result.history.get("val_hole_psnr", []), kept_index(result)
+    if kept is not None:
+        return psnr[kept] if kept < len(psnr) else None
+    if result.best_epoch != 0:
+        return None
+    first = getattr(result, "first_stage", None)
+    return _kept_psnr(first) if first is not None else (getattr(result, "initial", None) or {}).get(
+        "val_hole_psnr")
+
+
 def training_table(runs: dict):
     """How each run trained: a :class:`xinpaint.evaluation.Table` for the chapters.
 
     Columns: the learning rate and epoch kept on val, the epochs and optimiser steps
     trained, why training stopped (``plateau`` or ``cap``: a model that hit the cap says
     so), CPU and wall time (minutes, over every restart) and the val PSNR in the holes
-    at the kept epoch. A second stage (``pconv-mask-2stage``, ``pconv-vgg``) shows its
-    epochs as ``first + second``; its steps and times cover both stages.
+    at the kept epoch (epoch 0: the untrained model's). A second stage
+    (``pconv-mask-2stage``, ``pconv-vgg``) shows its epochs as ``first + second`` (trained;
+    kept: the first stage's kept epoch, where the second started, and the second's); its
+    steps and times cover both stages.
     """
     from xinpaint.evaluation import Table
-    from xinpaint.plotting.training import kept_index
 
     rows = []
     for name, r in runs.items():
-        psnr, kept = r.history.get("val_hole_psnr", []), kept_index(r)
         first = getattr(r, "first_stage", None)  # a second stage: epochs of both stages
         rows.append({
             "model": name,
             "learning rate": r.learning_rate,
-            "epoch kept": r.best_epoch if first is None else f"{first.epoch} + {r.best_epoch}",
+            # a second stage starts from its first stage's kept epoch
+            "epoch kept": r.best_epoch if first is None else f"{first.best_epoch} + {r.best_epoch}",
             "epochs": r.epoch if first is None else f"{first.epoch} + {r.epoch}",
             "steps": r.steps,
             "stopped": r.stopped,
             "CPU min": None if r.cpu_seconds is None else r.cpu_seconds / 60,
             "wall min": None if r.wall_seconds is None else r.wall_seconds / 60,
-            "val hole PSNR at kept epoch": psnr[kept] if kept is not None and kept < len(psnr) else None,
+            "val hole PSNR at kept epoch": _kept_psnr(r),
         })
     return Table(rows)
 
