@@ -154,7 +154,7 @@ def _speed_rows(rounds=5, seconds=0.3, sizes=((128, 8), (256, 4)), xla_sizes=(25
 
 
 def _memory_row():
-    from xinpaint.experiments import training_step_cost
+    from xinpaint.costs import training_step_cost
 
     cost = {size: training_step_cost("pconv3d", "cpu", (16, size, size), batch_size=1)
             for size in (64, 256)}
@@ -166,7 +166,7 @@ def _memory_row():
         "unit": "x",
         "target": 4.0,
         "detail": f"pconv_unet3d at the cpu profile's sizes, batch 1, three training steps, each "
-                  f"size in its own process (xinpaint.experiments.training_step_cost); 16x the "
+                  f"size in its own process (xinpaint.costs.training_step_cost); 16x the "
                   f"pixels; peak tensor memory (TF BFC allocator on CPU, "
                   f"get_memory_info peak): {peak[256]:.0f} MiB on 16×256×256 vs "
                   f"{peak[64]:.0f} MiB on 16×64×64; peak RSS (with TensorFlow itself): "
