@@ -284,3 +284,32 @@ def test_plateau_resumes_after_sigkill_with_its_state(tmp_path):
     # The time of both processes, up to the killed one's last finished epoch.
     assert resumed.wall_seconds > before["wall_seconds"] and resumed.wall_seconds > resumed.seconds
     assert resumed.cpu_seconds > before["cpu_seconds"]
+
+
+def test_a_looser_rule_continues_a_run_that_a_stricter_one_stopped(tmp_path):
+    strict_rule, loose_rule = Plateau(min_delta=0.01, patience=1), Plateau(min_delta=0.01, patience=3)
+    strict = plateau_run.run(tmp_path / "run", plateau=strict_rule)
+    reference = plateau_run.run(tmp_path / "reference", plateau=loose_rule)
+    assert strict.stopped == "plateau" and strict.epoch < reference.epoch
+    # The looser rule would not have stopped it: the run goes on from its last epoch, and
+    # ends where a run under the looser rule from the start ends.
+    loose = plateau_run.run(tmp_path / "run", plateau=loose_rule)
+    assert loose.resumed and not loose.loaded
+    assert (loose.stopped, loose.epoch, loose.steps) == (
+        reference.stopped, reference.epoch, reference.steps)
+    np.testing.assert_allclose(loose.history["val_loss"], reference.history["val_loss"], rtol=1e-5)
+    assert plateau_run.run(tmp_path / "run", plateau=loose_rule).loaded
+    # Another rule that stops the recorded run exactly where it stopped: reloaded, not trained.
+    values = reference.history["val_loss"]
+    same = [rule for rule in (Plateau(min_delta=d, patience=p) for d, p in ((0.008, 3), (0.005, 2)))
+            if _first_stop(values, rule, epochs=plateau_run.EPOCHS) == (reference.epoch, "plateau")]
+    assert same, "the test needs a second rule with the same stop"
+    again = plateau_run.run(tmp_path / "reference", plateau=same[0])
+    assert again.loaded and (again.stopped, again.epoch) == ("plateau", reference.epoch)
+    # A stricter rule would have stopped the run earlier: it trains afresh, and stops there.
+    fresh = plateau_run.run(tmp_path / "reference", plateau=strict_rule)
+    assert not fresh.loaded and not fresh.resumed and fresh.epoch == strict.epoch
+    # Another monitored entry is another run, whatever the values recorded.
+    other = plateau_run.run(tmp_path / "run", plateau=Plateau(min_delta=0.01, patience=3,
+                                                               monitor="loss"))
+    assert not other.loaded and not other.resumed

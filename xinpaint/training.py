@@ -237,6 +237,24 @@ def _config_key(config: dict) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def _same_but_rule(key_file: Path, config: dict) -> bool:
+    """Whether the run recorded in ``key_file`` differs from ``config`` only in its plateau
+    rule's patience and tolerance and in its cap (the same monitored entry)."""
+    if not key_file.exists():
+        return False
+    stored = json.loads(key_file.read_text()).get("config") or {}
+    config = json.loads(json.dumps(config, default=str))
+    if not isinstance(stored.get("plateau"), dict) or not isinstance(config.get("plateau"), dict):
+        return False
+
+    def strip(c):
+        rule = {k: v for k, v in c["plateau"].items() if k not in ("min_delta", "patience")}
+        return _config_key({**{k: v for k, v in c.items() if k not in ("plateau", "epochs")},
+                            "plateau": rule})
+
+    return strip(stored) == strip(config)
+
+
 def train(
     build_model: Callable,
     train_data,
@@ -311,9 +329,13 @@ def train(
         :class:`Plateau`); the result's ``stopped`` says which ended the run. None (the
         default): train the ``epochs`` in full. A resumed run continues with the rule's
         state (best value, epochs since it improved) recovered from ``progress.json``;
-        a finished run, stopped on a plateau or not, is reloaded. Combine with
-        ``keep_best`` to return the best epoch's model rather than the last one's.
-        Needs ``val_data``.
+        a finished run, stopped on a plateau or not, is reloaded. A finished run of
+        the same configuration but another ``patience``, ``min_delta`` or cap is this
+        rule's run as far as the rule would not have stopped it before its last epoch:
+        it is continued from its backup where the rule trains on, reloaded where the rule
+        stops it there; a run the rule would have stopped earlier is trained afresh.
+        Combine with ``keep_best`` to return the best epoch's model rather than the last
+        one's. Needs ``val_data``.
     reuse : bool, optional
         Load a finished run from ``run_dir`` instead of training again.
     verbose : int, optional
@@ -374,12 +396,26 @@ def train(
     history_file = run_dir / "history.csv"
 
     continuing = False
+    key_file = run_dir / "config.json"
+    progress_file = run_dir / "progress.json"
     if reuse and done_file.exists() and final_file.exists():
         done = json.loads(done_file.read_text())
-        continuing = (done.get("key") == key and plateau is not None and done.get("stopped") == "cap"
-                      and int(done.get("epoch") or 0) < epochs and (run_dir / "backup").is_dir()
-                      and any((run_dir / "backup").iterdir()))
-        if done.get("key") == key and not continuing:
+        same = done.get("key") == key
+        backup = (run_dir / "backup").is_dir() and any((run_dir / "backup").iterdir())
+        values = _read_progress(progress_file)["values"]
+        if not same and plateau is not None and _same_but_rule(key_file, config):
+            # The same run under another plateau rule (or cap): it is this rule's run as far
+            # as the rule would not have stopped it before its last epoch.
+            same = not any(stop_reason(values[:n], plateau, epochs=epochs) for n in range(1, len(values)))
+            if same:
+                key_file.write_text(json.dumps({"key": key, "config": config}, indent=2, default=str))
+                decision = stop_reason(values, plateau, epochs=epochs)
+                if decision is not None or not backup:
+                    done.update(key=key, stopped=decision or done.get("stopped"))
+                    _write_json(done_file, done)
+        continuing = (same and plateau is not None and backup and len(values) == done.get("epoch")
+                      and stop_reason(values, plateau, epochs=epochs) is None)
+        if same and not continuing:
             model = keras.models.load_model(final_file, compile=False)
             return TrainResult(model, read_history(history_file), 0.0, False, True,
                                int(done.get("steps", 0)), done.get("best_epoch"),
@@ -389,7 +425,6 @@ def train(
                                wall_seconds=done.get("wall_seconds"), initial=_initial(run_dir))
     # A different configuration or an unfinished run: clear a stale final model.
     best_file, best_json = run_dir / "best.keras", run_dir / "best.json"
-    progress_file = run_dir / "progress.json"
     # A finished run trained again (reuse=False): new times, and no backup to resume from.
     retrain = done_file.exists() and not continuing
     if retrain:
@@ -400,7 +435,6 @@ def train(
             stale.unlink(missing_ok=True)
     for stale in (done_file, final_file):
         stale.unlink(missing_ok=True)
-    key_file = run_dir / "config.json"
     if key_file.exists() and json.loads(key_file.read_text()).get("key") != key:
         # The folder holds a run of another configuration: start it afresh.
         import shutil
@@ -413,7 +447,7 @@ def train(
     progress = _read_progress(progress_file)
     if retrain:
         progress = _read_progress(None)
-    elif continuing:  # a run stopped at a lower cap: its epochs go on to the new one
+    elif continuing:  # stopped at a lower cap or by a stricter rule: its epochs go on
         progress["stopped"] = None
     elif not resumed:  # no checkpoint: the epochs start again, the time spent still counts
         progress = {**_read_progress(None), "cpu_seconds": progress["cpu_seconds"],
