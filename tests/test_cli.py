@@ -145,12 +145,14 @@ def test_models_marks_the_recommended_model_and_the_default(monkeypatch, capsys,
                           "why": "beats biharmonic and nmar on the test split", "path": "x.keras",
                           "test": {"hole_psnr": 44.0}},
              "pconv2d": {"kind": "2D", "profile": "cpu", "recommended": False,
-                         "test": {"hole_psnr": 30.0}}}
+                         "test": {"hole_psnr": 30.0}, "training": {"steps": 10}},
+             "hybrid3d": {"kind": "2D+T", "profile": "cpu", "test": {"hole_psnr": 52.0}}}
     monkeypatch.setattr(inference, "shipped_models", lambda: cards)
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert "hybrid2d                 hybrid, 2D, profile cpu, test hole PSNR 44.0 dB  [recommended]" in out
     assert "pconv2d" in out and out.count("[recommended]") == 1
+    assert out.count("an earlier card (ideal data, before the one footing)") == 1  # hybrid3d's
     assert "default of `xinpaint inpaint`: hybrid2d" in out
     monkeypatch.setattr(inference, "shipped_models", lambda: {})
     assert main(["models"]) == 0

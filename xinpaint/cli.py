@@ -298,6 +298,9 @@ def _cmd_models(args) -> int:
         print(f"  {name:<24} {card.get('kind', '?')}, profile {card.get('profile', '?')}{extra}{mark}")
         if card.get("why"):
             print(f"  {'':<24} {card['why']}")
+        elif "training" not in card:  # written before the one footing and the realistic scans
+            print(f"  {'':<24} an earlier card (ideal data, before the one footing): its test "
+                  "numbers are not comparable with the others'")
     print(f"default of `xinpaint inpaint`: {default}"
           + ("" if default in models else " (no shipped model beats biharmonic and NMAR on the "
                                           "test split in the holes and in the volume)"))
