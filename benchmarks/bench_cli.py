@@ -97,7 +97,8 @@ def _startup(folder: Path) -> dict[str, float]:
     np.save(folder / "holes.npy", holes.astype(np.uint8))
     commands = {
         "cli": [*_script(), "inpaint", str(folder / "frame.npy"), "--holes",
-                str(folder / "holes.npy"), "-o", str(folder / "out.npy"), "--overwrite"],
+                str(folder / "holes.npy"), "--model", "biharmonic", "-o", str(folder / "out.npy"),
+                "--overwrite"],
         "import": [sys.executable, "-c", "import numpy, skimage.restoration"],
         "skimage": [sys.executable, "-c", _SKIMAGE_ONLY, str(folder / "frame.npy"),
                     str(folder / "holes.npy"), str(folder / "out-skimage.npy")],

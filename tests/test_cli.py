@@ -64,13 +64,29 @@ def test_inpaint_file_keeps_dtype_and_visible_pixels(tmp_path):
     frames, holes = _files(tmp_path)
     out = tmp_path / "out.tif"
     assert main(["inpaint", str(tmp_path / "frames.npy"), "--holes", str(tmp_path / "holes.npy"),
-                 "-o", str(out), "-q"]) == 0
+                 "--model", "biharmonic", "-o", str(out), "-q"]) == 0
     from xinpaint.io import read_image
 
     result = read_image(out).data
     assert result.dtype == np.uint16
     np.testing.assert_array_equal(result[~holes], frames[~holes])
     assert np.abs(result[holes].astype(int) - frames[holes]).max() <= 1  # a plane is exact
+
+
+def test_inpaint_without_a_model_uses_the_recommended_default(tmp_path, monkeypatch):
+    import numpy as np
+
+    import xinpaint.inference as inference
+
+    frames, holes = _files(tmp_path)
+    calls = []
+    monkeypatch.setattr(inference, "recommended_model", lambda *a: calls.append(a) or "linear")
+    out = tmp_path / "out.npy"
+    assert main(["inpaint", str(tmp_path / "frames.npy"), "--holes", str(tmp_path / "holes.npy"),
+                 "-o", str(out), "-q"]) == 0
+    expected = inference.inpaint(frames.astype(np.float32), holes, model="linear")
+    np.testing.assert_allclose(np.load(out)[holes], expected[holes], atol=1)
+    assert calls
 
 
 def test_metal_threshold_segments_bright_metal(tmp_path):
@@ -82,7 +98,7 @@ def test_metal_threshold_segments_bright_metal(tmp_path):
     np.save(tmp_path / "metal.npy", with_metal)
     out = tmp_path / "out.npy"
     assert main(["inpaint", str(tmp_path / "metal.npy"), "--metal-threshold", "50000",
-                 "--dilate", "0", "-o", str(out), "-q"]) == 0
+                 "--dilate", "0", "--model", "biharmonic", "-o", str(out), "-q"]) == 0
     result = np.load(out)
     assert np.abs(result.astype(int) - frames).max() <= 1
 
@@ -219,7 +235,8 @@ from xinpaint.cli import main
 folder = sys.argv[1]
 codes = {}
 codes["inpaint"] = main(["inpaint", f"{folder}/frames.npy", "--holes", f"{folder}/holes.npy",
-                         "-o", f"{folder}/out.npy", "-q", "--preview", f"{folder}/preview.png"])
+                         "--model", "biharmonic", "-o", f"{folder}/out.npy", "-q",
+                         "--preview", f"{folder}/preview.png"])
 codes["evaluate"] = main(["evaluate", f"{folder}/frames.npy", f"{folder}/out.npy",
                           "--holes", f"{folder}/holes.npy", "--json"])
 codes["models"] = main(["models"])
@@ -251,7 +268,7 @@ def test_classical_cli_run_has_empty_stderr(tmp_path):
     frames, holes = _files(tmp_path)
     out = subprocess.run(
         [str(SCRIPT), "inpaint", str(tmp_path / "frames.npy"), "--holes",
-         str(tmp_path / "holes.npy"), "-o", str(tmp_path / "out.npy"),
+         str(tmp_path / "holes.npy"), "--model", "biharmonic", "-o", str(tmp_path / "out.npy"),
          "--preview", str(tmp_path / "preview.png")],
         capture_output=True, text=True,
     )
