@@ -310,3 +310,18 @@ def test_the_training_table_says_which_epoch_was_kept_and_its_val_psnr():
     assert rows["two"]["val hole PSNR at kept epoch"] == 41.5
     second.best_epoch = 0  # the second stage kept its start: the first stage's kept epoch
     assert training_table({"two": second})[0]["val hole PSNR at kept epoch"] == 41.0
+
+
+def test_a_second_stage_is_another_run_when_its_first_stage_kept_another_epoch(runs, rng):
+    train, val = _sequences(2, rng), _sequences(1, rng)
+    small = TINY.replace(learning_rates=(1e-3,), epochs=1)
+    first = train_variant("pconv-mask", small, train=train, val=val)
+    second = train_variant("pconv-mask-2stage", small, train=train, val=val)
+    assert train_variant("pconv-mask-2stage", small, train=train, val=val).loaded
+    # A higher cap continues the first stage; where it keeps another epoch, the second
+    # stage starts from other weights and is trained again.
+    longer = train_variant("pconv-mask", small.replace(epochs=3), train=train, val=val)
+    again = train_variant("pconv-mask-2stage", small.replace(epochs=3), train=train, val=val)
+    assert (again.loaded, longer.best_epoch != first.best_epoch) in ((False, True), (True, False))
+    assert again.first_stage.best_epoch == longer.best_epoch
+    assert second.first_stage.best_epoch == first.best_epoch

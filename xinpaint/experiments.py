@@ -327,7 +327,8 @@ def train_variant(variant: str, profile, *, train, val, seed: int = 0, reuse: bo
     interruption and is reloaded, not retrained, when it finished with the same
     configuration. ``pconv-mask-2stage`` and ``pconv-vgg`` are a second stage from the
     chosen ``pconv-mask`` run (at :data:`FINETUNE_LEARNING_RATE`, encoder batch norm
-    frozen, at most ``profile.finetune_epochs``), with the same rule; their history holds
+    frozen, at most ``profile.finetune_epochs``), with the same rule (a first stage that
+    kept another epoch makes them other runs); their history holds
     both stages (all the first stage's epochs, then the second's, which starts from the
     first stage's kept epoch) and ``first_stage`` is the first stage's result.
 
@@ -346,6 +347,9 @@ def train_variant(variant: str, profile, *, train, val, seed: int = 0, reuse: bo
     if variant in SECOND_STAGE:
         first = train_variant("pconv-mask", prof, train=train, val=val, seed=seed, reuse=reuse)
         weights = first.model.get_weights()
+        # The weights it starts from: another kept epoch of the first stage is another run.
+        common["config"] = {**config, "first_stage": {"best_epoch": first.best_epoch,
+                                                      "learning_rate": first.learning_rate}}
 
         def build():
             model = build_variant("pconv-mask", prof)
