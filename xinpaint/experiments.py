@@ -373,21 +373,6 @@ def train_variant(variant: str, profile, *, train, val, seed: int = 0, reuse: bo
                       datasets, epochs=prof.epochs, rates=prof.learning_rates, **common)
 
 
-def _kept_psnr(result):
-    """Validation hole PSNR of the epoch kept (epoch 0: the untrained model's, where it was
-    evaluated; for a second stage, its first stage's kept epoch)."""
-    from xinpaint.plotting.training import kept_index
-
-    psnr, kept = result.history.get("val_hole_psnr", []), kept_index(result)
-    if kept is not None:
-        return psnr[kept] if kept < len(psnr) else None
-    if result.best_epoch != 0:
-        return None
-    first = getattr(result, "first_stage", None)
-    return _kept_psnr(first) if first is not None else (getattr(result, "initial", None) or {}).get(
-        "val_hole_psnr")
-
-
 def training_table(runs: dict):
     """How each run trained: a :class:`xinpaint.evaluation.Table` for the chapters.
 
@@ -400,6 +385,7 @@ def training_table(runs: dict):
     steps and times cover both stages.
     """
     from xinpaint.evaluation import Table
+    from xinpaint.plotting.training import kept_value
 
     rows = []
     for name, r in runs.items():
@@ -414,7 +400,7 @@ def training_table(runs: dict):
             "stopped": r.stopped,
             "CPU min": None if r.cpu_seconds is None else r.cpu_seconds / 60,
             "wall min": None if r.wall_seconds is None else r.wall_seconds / 60,
-            "val hole PSNR at kept epoch": _kept_psnr(r),
+            "val hole PSNR at kept epoch": kept_value(r),
         })
     return Table(rows)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["kept_index", "plot_learning_curves"]
+__all__ = ["kept_index", "kept_value", "plot_learning_curves"]
 
 
 def _steps_per_epoch(result) -> float:
@@ -52,6 +52,14 @@ def _curve(result, key, per_epoch):
     if kept is not None and not 0 <= kept < len(values):
         kept = None
     return steps, values, kept
+
+
+def kept_value(result, key: str = "val_hole_psnr"):
+    """``key``'s value at the epoch kept, as the learning curves mark it (epoch 0: the
+    untrained model's, where it was evaluated; a second stage that kept its start: its
+    first stage's kept epoch); None where it was not recorded."""
+    _, values, kept = _curve(result, key, 1.0)
+    return None if kept is None else float(values[kept])
 
 
 def plot_learning_curves(runs: dict, *, title: str | None = None):
