@@ -8,6 +8,7 @@ import pytest
 from xinpaint.data import XraySequence
 from xinpaint.experiments import (
     HYBRIDS,
+    PRIOR_GUIDED,
     VARIANTS,
     VARIANTS_3D,
     build_variant,
@@ -155,7 +156,8 @@ def test_a_run_depends_only_on_the_profile_fields_of_its_kind():
 
 @pytest.mark.parametrize("variant,folder", [("hybrid", "2d-hybrid"), ("unet-mae", "2d-unet-mae"),
                                             ("hybrid-stack", "2dt-hybrid-stack"),
-                                            ("hybrid-prior", "2d-hybrid-prior")])
+                                            ("hybrid-prior", "2d-hybrid-prior"),
+                                            ("hybrid-stack-prior", "2dt-hybrid-stack-prior")])
 def test_every_variant_chooses_rate_and_epoch_on_val_by_one_rule(variant, folder, runs, rng):
     train, val = _sequences(2, rng), _sequences(1, rng)
     best = train_variant(variant, TINY, train=train, val=val)
@@ -215,16 +217,18 @@ def test_an_untrained_prior_guided_hybrid_is_its_classical_fill(variant, rng):
     np.testing.assert_allclose(out, expected, rtol=0, atol=1e-6)
 
 
-def test_a_prior_guided_hybrid_sees_the_prior_and_needs_it(rng):
+@pytest.mark.parametrize("variant", PRIOR_GUIDED)
+def test_a_prior_guided_hybrid_sees_the_prior_and_needs_it(variant, rng):
     seq = _sequences(1, rng, frames=4)[0]
-    model = _perturbed(build_variant("hybrid-prior", TINY))
-    out = _fill("hybrid-prior", model, seq, batch_size=2)
-    other = _fill("hybrid-prior", model, dataclasses.replace(seq, prior=seq.prior[:, ::-1].copy()),
+    model = _perturbed(build_variant(variant, TINY))
+    out = _fill(variant, model, seq, batch_size=2)
+    other = _fill(variant, model, dataclasses.replace(seq, prior=seq.prior[:, ::-1].copy()),
                   batch_size=2)
     assert np.abs(out - other)[seq.holes].max() > 1e-4  # another prior, another fill
     np.testing.assert_array_equal(out[~seq.holes], other[~seq.holes])
-    fill = variant_method("hybrid-prior", model)
-    assert fill.inputs == ("prior",) and not hasattr(variant_method("hybrid", model), "inputs")
+    fill = variant_method(variant, model)
+    plain = variant.replace("-prior", "")
+    assert fill.inputs == ("prior",) and not hasattr(variant_method(plain, model), "inputs")
     with pytest.raises(ValueError, match=r"Received prior with shape=None"):
         fill(seq.frames, seq.holes)
     with pytest.raises(ValueError, match=r"Received prior with shape=\(4, 32\)"):

@@ -25,6 +25,9 @@ variant                   model                                                l
 ``hybrid-stack``          ``hybrid`` that also sees the ``stack_radius``       same
                           neighbouring frames on each side as channels (their
                           fills and masks): 2D+T at the cost of a 2D model
+``hybrid-stack-prior``    ``hybrid-stack`` that also sees the NMAR prior's     same
+                          projection of the centre frame (``hybrid-prior``
+                          in 2D+T)
 ========================  ===================================================  ==================
 
 Every variant stands on one footing, so that two variants differ only in what their
@@ -86,16 +89,16 @@ __all__ = ["PRIOR_GUIDED", "VARIANTS", "VARIANTS_2D", "VARIANTS_3D", "VARIANTS_S
 VARIANTS_2D = ("unet-mae", "unet-mse", "unet-mask", "pconv-mask", "pconv-mask-2stage",
                "pconv-vgg", "hybrid", "hybrid-prior")
 #: 2D networks that see neighbouring frames as channels (time, at the cost of a 2D model).
-VARIANTS_STACK = ("hybrid-stack",)
+VARIANTS_STACK = ("hybrid-stack", "hybrid-stack-prior")
 VARIANTS_3D = ("pconv3d", "pconv3d-centre", "hybrid3d")
 VARIANTS = VARIANTS_2D + VARIANTS_STACK + VARIANTS_3D
 #: Variants that use the time dimension (the 2D+T side of the study).
 VARIANTS_TIME = VARIANTS_STACK + VARIANTS_3D
 #: Variants whose model adds a correction to a classical fill (an extra input channel).
-HYBRIDS = ("hybrid", "hybrid-prior", "hybrid-stack", "hybrid3d")
+HYBRIDS = ("hybrid", "hybrid-prior", "hybrid-stack", "hybrid-stack-prior", "hybrid3d")
 #: Variants that also see the NMAR prior's projection of each frame (a whole scan's
 #: geometry is needed to make it: :func:`xinpaint.data.nmar_priors`).
-PRIOR_GUIDED = ("hybrid-prior",)
+PRIOR_GUIDED = ("hybrid-prior", "hybrid-stack-prior")
 #: Scale of the hybrids' correction, in units of the crop's standard deviation.
 RESIDUAL_SCALE = 0.1
 #: The footing every variant shares (part of each run's configuration): inputs standardised
@@ -130,9 +133,10 @@ def build_variant(variant: str, prof: Profile):
         if variant == "hybrid3d":
             return unet3d((length, None, None, 2), **hybrid, **size)
         return pconv_unet3d((length, None, None, 1), many2many=variant == "pconv3d", **size)
-    if variant == "hybrid-stack":
-        r = prof.stack_radius
-        return unet2d((None, None, 4 * r + 2), intensity_channels=2 * r + 2, **hybrid, **size)
+    if variant in VARIANTS_STACK:  # [fill, masked, neighbours' fills, (prior), neighbours' masks]
+        r, guided = prof.stack_radius, variant in PRIOR_GUIDED
+        return unet2d((None, None, 4 * r + 2 + guided), intensity_channels=2 * r + 2 + guided,
+                      **hybrid, **size)
     if variant.startswith("unet"):
         return unet2d((None, None, 1), valid_as_channel=True,
                       composite_output=variant == "unet-mask", **size)
@@ -168,11 +172,16 @@ def _datasets(variant, prof, train, val, seed):
     from xinpaint.data import crops_2d, patches_3d, stack_crops
 
     hybrid = variant in HYBRIDS
+    def priors(seqs):
+        from xinpaint.data import nmar_priors
+
+        return nmar_priors(seqs) if variant in PRIOR_GUIDED else None
+
     if variant in VARIANTS_STACK:
         def windows(seqs, seed, augment):
             return stack_crops(seqs, crop_size=prof.crop_size, radius=prof.stack_radius,
                                batch_size=prof.batch_size, seed=seed, fills=_fills(seqs),
-                               augment=augment)
+                               priors=priors(seqs), augment=augment)
     elif variant in VARIANTS_3D:
         def windows(seqs, seed, augment):
             return patches_3d(seqs, patch_shape=prof.patch_shape,
@@ -180,12 +189,9 @@ def _datasets(variant, prof, train, val, seed):
                               fills=_fills(seqs) if hybrid else None, augment=augment)
     else:
         def windows(seqs, seed, augment):
-            from xinpaint.data import nmar_priors
-
             return crops_2d(seqs, crop_size=prof.crop_size, batch_size=prof.batch_size,
                             seed=seed, fills=_fills(seqs) if hybrid else None,
-                            priors=nmar_priors(seqs) if variant in PRIOR_GUIDED else None,
-                            augment=augment)
+                            priors=priors(seqs), augment=augment)
     train_ds, val_ds = windows(train, seed, True), windows(val, seed + 1, False)
     centre = prof.patch_shape[0] // 2
 
@@ -435,11 +441,18 @@ def variant_method(variant: str, model, *, fill_value: float = 0.0, batch_size: 
 
             classical = inpaint(frames, holes, method=HYBRID_FILL).astype(np.float32)
             masked = frames * valid
+        if guided:
+            prior = None if prior is None else np.asarray(prior, np.float32)
+            if prior is None or prior.shape != frames.shape:
+                raise ValueError(f"Expected the prior's projections of the frames' shape "
+                                 f"{frames.shape} for {variant}. Received prior with shape="
+                                 f"{None if prior is None else prior.shape}.")
         if variant in VARIANTS_STACK:
             from xinpaint.data import stack_radius, stack_sequence
 
-            radius = stack_radius(model.inputs[0].shape[-1])
-            image, centre = stack_sequence(classical, masked, valid, radius=radius)
+            radius = stack_radius(model.inputs[0].shape[-1], prior=guided)
+            image, centre = stack_sequence(classical, masked, valid, radius=radius,
+                                           prior=prior if guided else None)
             out = model.predict([image, centre], batch_size=batch_size, verbose=0)[..., 0]
         elif variant in VARIANTS_3D:
             from xinpaint.inference import predict_sequence
@@ -449,11 +462,6 @@ def variant_method(variant: str, model, *, fill_value: float = 0.0, batch_size: 
         else:
             channels = [masked] if classical is None else [classical, masked]
             if guided:
-                prior = None if prior is None else np.asarray(prior, np.float32)
-                if prior is None or prior.shape != frames.shape:
-                    raise ValueError(f"Expected the prior's projections of the frames' shape "
-                                     f"{frames.shape} for {variant}. Received prior with shape="
-                                     f"{None if prior is None else prior.shape}.")
                 channels.append(prior)
             image = np.stack(channels, -1)
             out = model.predict([image, valid[..., None]], batch_size=batch_size, verbose=0)[..., 0]

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from xinpaint.baselines.mar import nmar_prior
-from xinpaint.data import CArmGeometry, XraySequence, crops_2d, nmar_priors, with_nmar_priors
+from xinpaint.data import (
+    CArmGeometry,
+    XraySequence,
+    crops_2d,
+    nmar_priors,
+    stack_crops,
+    stack_sequence,
+    with_nmar_priors,
+)
 from xinpaint.reconstruction import Ellipsoid, project_ellipsoids
 
 BODY = [Ellipsoid.of_hu((0, 0, 0), (60, 45, 70), 0.0), Ellipsoid((22, -5, 0), (10, 12, 60), 0.02)]
@@ -88,3 +96,30 @@ def test_crops_carry_the_prior_as_their_last_channel(scan):
         crops_2d([scan], crop_size=16, batch_size=2, priors=[prior, prior])
     with pytest.raises(ValueError, match=r"Received priors\[0\]\.shape=\(40, 48\)"):
         crops_2d([scan], crop_size=16, batch_size=2, priors=[prior[:, 0]])
+
+
+def test_frame_stack_crops_carry_the_centre_frame_s_prior(scan):
+    prior = 2.0 * scan.target + 1.0
+    fills = [np.where(scan.holes, 0.5, scan.observed)]
+    options = dict(crop_size=16, radius=1, batch_size=4, seed=2, fills=fills)
+    (image, valid), target = next(iter(stack_crops([scan], priors=[prior], **options)))
+    # [fill, masked, fill -1, fill +1, prior, valid -1, valid +1]: after the intensities
+    assert image.shape == (4, 16, 16, 7)
+    np.testing.assert_allclose(image.numpy()[..., 4:5], 2.0 * target.numpy() + 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(image.numpy()[..., 1:2], image.numpy()[..., 0:1] * valid.numpy())
+    (plain, _), _ = next(iter(stack_crops([scan], **options)))
+    np.testing.assert_array_equal(plain.numpy(), np.delete(image.numpy(), 4, axis=-1))
+    with pytest.raises(ValueError, match=r"Received priors\[0\]\.shape=\(40, 48\)"):
+        stack_crops([scan], priors=[prior[:, 0]], **options)
+
+
+def test_a_frame_stack_of_a_sequence_takes_each_frame_s_prior():
+    T = 5
+    fill = np.arange(T, dtype=np.float32)[:, None, None] * np.ones((T, 4, 4), np.float32)
+    valid = np.ones((T, 4, 4), np.float32)
+    image, _ = stack_sequence(fill, fill + 100, valid, radius=1, prior=fill + 50)
+    assert image.shape == (T, 4, 4, 7)
+    np.testing.assert_array_equal(image[2, 0, 0], [2, 102, 1, 3, 52, 1, 1])
+    np.testing.assert_array_equal(image[0, 0, 0], [0, 100, 1, 1, 50, 1, 1])  # mirrored
+    plain, _ = stack_sequence(fill, fill + 100, valid, radius=1)
+    np.testing.assert_array_equal(plain, np.delete(image, 4, axis=-1))

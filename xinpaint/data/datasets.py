@@ -310,13 +310,14 @@ def patches_3d(sequences, *, patch_shape, batch_size: int, seed: int = 0, fills=
 
 
 def stack_channels(image, valid, *, radius: int):
-    """Neighbouring frames as channels: the input of the frame-stack hybrid.
+    """Neighbouring frames as channels: the input of the frame-stack hybrids.
 
     Parameters
     ----------
-    image : ndarray, shape (..., 2 * radius + 1, H, W, 2)
+    image : ndarray, shape (..., 2 * radius + 1, H, W, C)
         Windows of ``2 * radius + 1`` consecutive frames, channels ``[fill, masked]``
-        (a classical fill, visible pixels kept; the observed frame, holes at 0).
+        (a classical fill, visible pixels kept; the observed frame, holes at 0), or
+        ``[fill, masked, prior]`` (C = 3: a prior's projection of each frame, e.g. NMAR's).
     valid : ndarray, shape (..., 2 * radius + 1, H, W, 1)
         1 where visible, of the same windows.
     radius : int
@@ -324,9 +325,10 @@ def stack_channels(image, valid, *, radius: int):
 
     Returns
     -------
-    image : ndarray, shape (..., H, W, 4 * radius + 2)
-        ``[fill, masked]`` of the centre frame, the fills of the ``2 * radius`` neighbours
-        (intensities: ``2 * radius + 2`` channels), then the neighbours' ``valid`` (masks).
+    image : ndarray, shape (..., H, W, 4 * radius + 2) or (..., H, W, 4 * radius + 3)
+        ``[fill, masked]`` of the centre frame, the fills of the ``2 * radius`` neighbours,
+        the centre frame's prior where ``image`` has one (intensities: the first
+        ``2 * radius + 2``, or ``+ 3``, channels), then the neighbours' ``valid`` (masks).
     valid : ndarray, shape (..., H, W, 1)
         The centre frame's.
 
@@ -335,54 +337,65 @@ def stack_channels(image, valid, *, radius: int):
     >>> im, va = stack_channels(np.zeros((3, 8, 8, 2)), np.ones((3, 8, 8, 1)), radius=1)
     >>> im.shape, va.shape
     ((8, 8, 6), (8, 8, 1))
+    >>> stack_channels(np.zeros((3, 8, 8, 3)), np.ones((3, 8, 8, 1)), radius=1)[0].shape
+    (8, 8, 7)
     """
     length = 2 * radius + 1
     if image.shape[-4] != length or valid.shape[-4] != length:
         raise ValueError(f"Expected windows of 2 * radius + 1 = {length} frames. "
                          f"Received image.shape={image.shape}, valid.shape={valid.shape}.")
+    if image.shape[-1] not in (2, 3):
+        raise ValueError("Expected image channels [fill, masked] or [fill, masked, prior]. "
+                         f"Received image.shape={image.shape}.")
     others = [j for j in range(length) if j != radius]
     centre = image[..., radius, :, :, :]
-    channels = [centre, *(image[..., j, :, :, :1] for j in others),
-                *(valid[..., j, :, :, :] for j in others)]
+    channels = [centre[..., :2], *(image[..., j, :, :, :1] for j in others),
+                centre[..., 2:], *(valid[..., j, :, :, :] for j in others)]
     return np.concatenate(channels, axis=-1), valid[..., radius, :, :, :]
 
 
-def stack_radius(channels: int) -> int | None:
+def stack_radius(channels: int, *, prior: bool = False) -> int | None:
     """The radius of a frame-stack input of ``channels`` channels (``4 * radius + 2``,
-    radius >= 1; see :func:`stack_channels`), or None for any other count.
+    plus 1 with a prior, radius >= 1; see :func:`stack_channels`), or None for any other
+    count.
 
     Examples
     --------
-    >>> stack_radius(6), stack_radius(10), stack_radius(2)
-    (1, 2, None)
+    >>> stack_radius(6), stack_radius(10), stack_radius(2), stack_radius(7, prior=True)
+    (1, 2, None, 1)
     """
-    radius, rest = divmod(int(channels) - 2, 4)
+    radius, rest = divmod(int(channels) - 2 - bool(prior), 4)
     return radius if radius >= 1 and rest == 0 else None
 
 
-def stack_sequence(fill, masked, valid, *, radius: int):
+def stack_sequence(fill, masked, valid, *, radius: int, prior=None):
     """:func:`stack_channels` for every frame of a sequence (T, H, W), mirrored at both ends.
 
-    Returns ``(image, valid)`` of shapes (T, H, W, 4 * radius + 2) and (T, H, W, 1).
+    Returns ``(image, valid)`` of shapes (T, H, W, 4 * radius + 2) and (T, H, W, 1), the
+    image with one more channel, each frame's ``prior`` (T, H, W), where given.
     """
     arrays = [np.asarray(a, np.float32) for a in (fill, masked, valid)]
+    if prior is not None:
+        arrays.append(np.asarray(prior, np.float32))
     T = arrays[0].shape[0]
-    fill, masked, valid = (np.pad(a, [(radius, radius), (0, 0), (0, 0)],
-                                  mode="reflect" if T > 1 else "edge") for a in arrays)
+    padded = [np.pad(a, [(radius, radius), (0, 0), (0, 0)], mode="reflect" if T > 1 else "edge")
+              for a in arrays]
     idx = np.arange(T)[:, None] + np.arange(2 * radius + 1)[None]
-    image = np.stack([fill[idx], masked[idx]], -1)
-    return stack_channels(image, valid[idx][..., None], radius=radius)
+    image = np.stack([a[idx] for a in padded[:2] + padded[3:]], -1)
+    return stack_channels(image, padded[2][idx][..., None], radius=radius)
 
 
 def stack_crops(sequences, *, crop_size: int, radius: int, batch_size: int, fills, seed: int = 0,
-                augment: bool = True):
+                priors=None, augment: bool = True):
     """Infinite batches of frame-stack crops ``((image, valid), target)`` around the holes.
 
     Windows of ``2 * radius + 1`` frames (a hole pixel drawn as in :func:`crops_2d` in the
     centre frame) become channels by :func:`stack_channels`: image (B, crop, crop,
-    4 * radius + 2), valid and target (B, crop, crop, 1), the centre frame's.
+    4 * radius + 2), plus 1 with ``priors`` (prior projections per sequence, of its
+    frames' shape: the centre frame's, after the neighbours' fills), valid and target
+    (B, crop, crop, 1), the centre frame's.
     """
-    _check_sequences(sequences, fills)
+    _check_sequences(sequences, fills, priors)
     if fills is None:
         raise ValueError("The frame-stack crops need a classical fill per sequence. Received fills=None.")
     if crop_size < 8 or any(min(s.frames.shape[1:]) < crop_size for s in sequences):
@@ -396,8 +409,8 @@ def stack_crops(sequences, *, crop_size: int, radius: int, batch_size: int, fill
     def gen():
         rng = np.random.default_rng(seed)
         for (image, valid), target in _windows(sequences, fills, (length, crop_size, crop_size), rng,
-                                               batch_size, augment):
+                                               batch_size, augment, priors):
             image, centre = stack_channels(image, valid, radius=radius)
             yield (image, centre), target[:, radius]
 
-    return _dataset(gen, (crop_size, crop_size), 4 * radius + 2)
+    return _dataset(gen, (crop_size, crop_size), 4 * radius + 2 + (priors is not None))
