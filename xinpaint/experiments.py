@@ -172,6 +172,7 @@ def _datasets(variant, prof, train, val, seed):
     from xinpaint.data import crops_2d, patches_3d, stack_crops
 
     hybrid = variant in HYBRIDS
+
     def priors(seqs):
         from xinpaint.data import nmar_priors
 
