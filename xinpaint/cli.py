@@ -282,7 +282,7 @@ def _classical():
 
 
 def _cmd_models(args) -> int:
-    from xinpaint.inference import recommended_model, shipped_models
+    from xinpaint.inference import earlier_card, recommended_model, shipped_models
 
     models = shipped_models()
     default = recommended_model(models)
@@ -298,7 +298,7 @@ def _cmd_models(args) -> int:
         print(f"  {name:<24} {card.get('kind', '?')}, profile {card.get('profile', '?')}{extra}{mark}")
         if card.get("why"):
             print(f"  {'':<24} {card['why']}")
-        elif "training" not in card:  # written before the one footing and the realistic scans
+        elif earlier_card(card):
             print(f"  {'':<24} an earlier card (ideal data, before the one footing): its test "
                   "numbers are not comparable with the others'")
     print(f"default of `xinpaint inpaint`: {default}"

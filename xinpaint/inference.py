@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["WEIGHTS_DIR", "inpaint", "load_model", "predict_sequence", "recommended_model",
+__all__ = ["WEIGHTS_DIR", "earlier_card", "inpaint", "load_model", "predict_sequence", "recommended_model",
            "shipped_models"]
 
 #: Classical methods that see the whole sequence at once (the others work frame by frame).
@@ -44,6 +44,12 @@ def shipped_models() -> dict[str, dict]:
             info["path"] = str(model_file)
             models[card.stem] = info
     return models
+
+
+def earlier_card(card: dict) -> bool:
+    """Whether a model card was written before the one footing and the realistic scans
+    (its model was trained on the earlier ideal data): such a card has no ``"training"``."""
+    return "training" not in card
 
 
 def recommended_model(models: dict | None = None) -> str:
