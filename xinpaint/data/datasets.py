@@ -374,15 +374,17 @@ def stack_sequence(fill, masked, valid, *, radius: int, prior=None):
     Returns ``(image, valid)`` of shapes (T, H, W, 4 * radius + 2) and (T, H, W, 1), the
     image with one more channel, each frame's ``prior`` (T, H, W), where given.
     """
-    arrays = [np.asarray(a, np.float32) for a in (fill, masked, valid)]
-    if prior is not None:
-        arrays.append(np.asarray(prior, np.float32))
-    T = arrays[0].shape[0]
-    padded = [np.pad(a, [(radius, radius), (0, 0), (0, 0)], mode="reflect" if T > 1 else "edge")
-              for a in arrays]
-    idx = np.arange(T)[:, None] + np.arange(2 * radius + 1)[None]
-    image = np.stack([a[idx] for a in padded[:2] + padded[3:]], -1)
-    return stack_channels(image, padded[2][idx][..., None], radius=radius)
+    T = np.shape(fill)[0]
+    idx = np.arange(T)[:, None] + np.arange(2 * radius + 1)[None]  # each frame's window
+
+    def windows(a):
+        a = np.pad(np.asarray(a, np.float32), [(radius, radius), (0, 0), (0, 0)],
+                   mode="reflect" if T > 1 else "edge")
+        return a[idx]
+
+    channels = [fill, masked] + ([] if prior is None else [prior])
+    image = np.stack([windows(a) for a in channels], -1)
+    return stack_channels(image, windows(valid)[..., None], radius=radius)
 
 
 def stack_crops(sequences, *, crop_size: int, radius: int, batch_size: int, fills, seed: int = 0,
