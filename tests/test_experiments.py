@@ -9,9 +9,11 @@ from xinpaint.data import XraySequence
 from xinpaint.experiments import (
     HYBRIDS,
     PRIOR_GUIDED,
+    RAW_OUTPUT,
     VARIANTS,
     VARIANTS_3D,
     build_variant,
+    run_config,
     run_name,
     train_variant,
     variant_method,
@@ -90,6 +92,36 @@ def test_every_variant_builds(rng):
     for variant in VARIANTS:
         model = build_variant(variant, TINY)
         assert model.count_params() > 0
+
+
+@pytest.mark.parametrize("variant", [v for v in VARIANTS if v not in ("unet-mae", "unet-mse")])
+def test_l_valid_trains_every_variant_but_the_hybrids_which_paste_the_known_pixels_back(variant, rng):
+    # Liu et al.'s L_valid is taken on the raw prediction: a model that pasted the known
+    # pixels back would give it no gradient (its value: the noise of the visible pixels).
+    import tensorflow as tf
+
+    from xinpaint.losses import valid_l1
+
+    model = _perturbed(build_variant(variant, TINY))
+    shape = (2, *(d or 16 for d in model.inputs[0].shape[1:]))
+    image = rng.random(shape).astype("float32")
+    valid = np.ones((*shape[:-1], 1), "float32")
+    valid[..., 4:12, 6:9, :] = 0.0
+    target = (image[..., :1] + rng.normal(0, 0.01, valid.shape)).astype("float32")
+    if len(model.outputs[0].shape) < len(shape):  # many-to-one: the centre frame
+        centre = shape[1] // 2
+        target, valid_out = target[:, centre], valid[:, centre]
+    else:
+        valid_out = valid
+    with tf.GradientTape() as tape:
+        loss = valid_l1(target, model([image * valid, valid], training=True), valid_out)
+    grads = tape.gradient(loss, model.trainable_weights)
+    largest = max(float(tf.reduce_max(tf.abs(g))) for g in grads if g is not None)
+    if variant in HYBRIDS:
+        assert largest == 0.0
+    else:
+        assert variant in RAW_OUTPUT and largest > 1e-6
+        assert run_config(variant, TINY)["output"] == "raw"
 
 
 def test_ship_variant_writes_a_loadable_model_and_its_card(runs, rng, tmp_path):

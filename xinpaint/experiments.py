@@ -11,7 +11,7 @@ variant                   model                                                l
 ========================  ===================================================  ==================
 ``unet-mae``              plain U-Net, mask as an input channel                MAE on the output
 ``unet-mse``              the same                                             MSE on the output
-``unet-mask``             the same, known pixels pasted back                   L_valid + 6 L_hole + 0.1 L_tv
+``unet-mask``             the same                                             L_valid + 6 L_hole + 0.1 L_tv
 ``pconv-mask``            partial-convolution U-Net                            L_valid + 6 L_hole + 0.1 L_tv
 ``pconv-mask-2stage``     ``pconv-mask``, then fine-tuned at 5e-5 with the     same
                           encoder's batch norm frozen
@@ -29,6 +29,15 @@ variant                   model                                                l
                           projection of the centre frame (``hybrid-prior``
                           in 2D+T)
 ========================  ===================================================  ==================
+
+The losses of Liu et al. (``L_valid``, ``L_hole``, ``L_tv``: :class:`xinpaint.losses.InpaintingLoss`)
+see the network's raw prediction, as in the paper: ``L_valid`` asks it to reproduce the clean
+visible pixels (from the noisy ones it sees), so the features near a hole get a gradient
+from both sides of its edge, and ``L_tv`` is taken on the composite. Only the hybrids
+paste the known pixels back inside the model (a correction of the holes only): their
+``L_valid`` is a constant, the noise of the visible pixels, by design. Every variant's
+output is composited at inference (:func:`variant_method`, :func:`xinpaint.inpaint`),
+so no model changes a known pixel.
 
 Every variant stands on one footing, so that two variants differ only in what their
 names say:
@@ -83,7 +92,7 @@ import numpy as np
 
 from xinpaint.profiles import Profile, get_profile
 
-__all__ = ["PRIOR_GUIDED", "VARIANTS", "VARIANTS_2D", "VARIANTS_3D", "VARIANTS_STACK", "VARIANTS_TIME",
+__all__ = ["PRIOR_GUIDED", "RAW_OUTPUT", "VARIANTS", "VARIANTS_2D", "VARIANTS_3D", "VARIANTS_STACK", "VARIANTS_TIME",
            "build_variant", "run_name", "train_variant", "training_table", "variant_method"]
 
 VARIANTS_2D = ("unet-mae", "unet-mse", "unet-mask", "pconv-mask", "pconv-mask-2stage",
@@ -105,6 +114,11 @@ RESIDUAL_SCALE = 0.1
 #: by their visible pixels, outputs mapped back; targets packed with the mask; the rate and
 #: epoch chosen on val; the plateau rule.
 FOOTING = "valid-standardised/v1"
+#: Variants that learn from their raw prediction (no composite inside the model): the
+#: paper's ``L_valid`` has a gradient. Part of their runs' configuration (``output``):
+#: runs trained while their models pasted the known pixels back are other runs.
+RAW_OUTPUT = ("unet-mask", "pconv-mask", "pconv-mask-2stage", "pconv-vgg", "pconv3d",
+              "pconv3d-centre")
 FINETUNE_LEARNING_RATE = 5e-5
 #: Variants trained as the second stage of the PConv schedule, from ``pconv-mask``.
 SECOND_STAGE = ("pconv-mask-2stage", "pconv-vgg")
@@ -132,17 +146,17 @@ def build_variant(variant: str, prof: Profile):
         length = prof.patch_shape[0]
         if variant == "hybrid3d":
             return unet3d((length, None, None, 2), **hybrid, **size)
-        return pconv_unet3d((length, None, None, 1), many2many=variant == "pconv3d", **size)
+        return pconv_unet3d((length, None, None, 1), many2many=variant == "pconv3d",
+                            composite_output=False, **size)
     if variant in VARIANTS_STACK:  # [fill, masked, neighbours' fills, (prior), neighbours' masks]
         r, guided = prof.stack_radius, variant in PRIOR_GUIDED
         return unet2d((None, None, 4 * r + 2 + guided), intensity_channels=2 * r + 2 + guided,
                       **hybrid, **size)
     if variant.startswith("unet"):
-        return unet2d((None, None, 1), valid_as_channel=True,
-                      composite_output=variant == "unet-mask", **size)
+        return unet2d((None, None, 1), valid_as_channel=True, composite_output=False, **size)
     if variant in ("hybrid", "hybrid-prior"):  # [fill, masked] (+ the prior's frame)
         return unet2d((None, None, 3 if variant in PRIOR_GUIDED else 2), **hybrid, **size)
-    return pconv_unet2d((None, None, 1), **size)
+    return pconv_unet2d((None, None, 1), composite_output=False, **size)
 
 
 def _loss(variant):
@@ -230,8 +244,10 @@ def run_config(variant: str, profile, *, seed: int = 0) -> dict:
                             _RUN_FIELDS_STACK if variant in VARIANTS_STACK else _RUN_FIELDS_2D)
     # The caps (epochs, finetune_epochs) are not: a higher cap continues a capped run.
     values = prof.as_dict()
-    prior = {"prior": "nmar (visual hull), xinpaint.data.priors v1"} if variant in PRIOR_GUIDED else {}
-    return {"variant": variant, "seed": seed, "footing": FOOTING, **prior,
+    extra = {"prior": "nmar (visual hull), xinpaint.data.priors v1"} if variant in PRIOR_GUIDED else {}
+    if variant in RAW_OUTPUT:  # the loss sees the raw prediction (L_valid has a gradient)
+        extra["output"] = "raw"
+    return {"variant": variant, "seed": seed, "footing": FOOTING, **extra,
             "profile": {"name": prof.name, **{k: values[k] for k in fields}}}
 
 
