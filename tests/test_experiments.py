@@ -326,6 +326,24 @@ def test_the_volume_is_read_under_the_shipped_name():
     assert recommendation("hybrid", record, volume_record, volume_method="hybrid2d")["recommended"]
 
 
+def test_a_shipped_model_trained_before_its_chapter_s_record_is_named(tmp_path):
+    import json
+
+    from xinpaint.shipping import shipped_behind
+
+    folder = tmp_path / "cpu"
+    folder.mkdir()
+    (folder / "pconv.json").write_text(json.dumps({"rows": [
+        {"method": "pconv-mask", "hole_psnr": 41.2}, {"method": "hybrid", "hole_psnr": 40.79}]}))
+    cards = {"pconv2d": {"profile": "cpu", "test": {"hole_psnr": 31.9}},
+             "hybrid2d": {"profile": "cpu", "test": {"hole_psnr": 40.79}},
+             "hybrid3d": {"profile": "cpu", "test": {"hole_psnr": 40.0}},  # temporal: not recorded
+             "mine": {"profile": "cpu", "test": {"hole_psnr": 1.0}}}  # not a shipped name
+    assert shipped_behind(folder, cards) == {
+        "pconv2d": {"variant": "pconv-mask", "chapter": "pconv", "shipped": 31.9, "recorded": 41.2}}
+    assert shipped_behind(tmp_path / "smoke", cards) == {}  # other profile's cards
+
+
 def test_the_training_table_says_which_epoch_was_kept_and_its_val_psnr():
     from xinpaint.experiments import training_table
     from xinpaint.training import TrainResult

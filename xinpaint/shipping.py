@@ -15,7 +15,7 @@ from pathlib import Path
 from xinpaint.experiments import HYBRIDS, VARIANTS_3D, VARIANTS_STACK, train_variant
 from xinpaint.profiles import get_profile
 
-__all__ = ["RECOMMEND_AGAINST", "SHIPPED", "recommendation", "ship_all", "ship_variant"]
+__all__ = ["RECOMMEND_AGAINST", "SHIPPED", "recommendation", "ship_all", "ship_variant", "shipped_behind"]
 
 
 #: The shipped models: name → (variant, chapter whose record holds its test metrics,
@@ -180,6 +180,52 @@ def ship_variant(name: str, profile, *, train, val, results=None, out_dir=None) 
     }
     path.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
     return path
+
+
+def shipped_behind(results, cards: dict | None = None) -> dict[str, dict]:
+    """The shipped models that are an earlier training than their chapter's record.
+
+    A card keeps the test metrics its chapter recorded when the model was shipped; a
+    chapter re-recorded with a retrained variant gives other numbers, and the shipped
+    model (the one ``xinpaint inpaint`` and the reconstruction chapter use) is then not
+    the one of the chapter's table until it is shipped again.
+
+    Parameters
+    ----------
+    results : path
+        Folder of the recorded results (``results/<profile>``).
+    cards : dict, optional
+        Name → model card; default :func:`xinpaint.inference.shipped_models`.
+
+    Returns
+    -------
+    dict
+        Name → ``{"variant", "chapter", "shipped", "recorded"}``: the PSNR in the holes on
+        the card and in the chapter's record now (dB), for every shipped model of
+        :data:`SHIPPED` whose two differ; a model whose chapter is not recorded, or whose
+        card predates test metrics, is left out.
+    """
+    import json
+
+    from xinpaint.inference import shipped_models
+
+    folder = Path(results)
+    cards = shipped_models() if cards is None else cards
+    behind = {}
+    for name, card in cards.items():
+        if name not in SHIPPED or card.get("profile") not in (None, folder.name):
+            continue
+        variant, chapter, method = SHIPPED[name]
+        path = folder / f"{chapter}.json"
+        shipped = card.get("test", {}).get("hole_psnr")
+        if shipped is None or not path.exists():
+            continue
+        rows = {r["method"]: r for r in json.loads(path.read_text(encoding="utf-8")).get("rows", [])}
+        recorded = rows.get(method, {}).get("hole_psnr")
+        if recorded is not None and abs(recorded - shipped) > 1e-6:
+            behind[name] = {"variant": variant, "chapter": chapter, "shipped": shipped,
+                            "recorded": recorded}
+    return behind
 
 
 def ship_all(profile="cpu") -> list[Path]:
