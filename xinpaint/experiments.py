@@ -114,9 +114,10 @@ RESIDUAL_SCALE = 0.1
 #: by their visible pixels, outputs mapped back; targets packed with the mask; the rate and
 #: epoch chosen on val; the plateau rule.
 FOOTING = "valid-standardised/v1"
-#: Variants that learn from their raw prediction (no composite inside the model): the
-#: paper's ``L_valid`` has a gradient. Part of their runs' configuration (``output``):
-#: runs trained while their models pasted the known pixels back are other runs.
+#: Variants with the paper's loss whose models no longer paste the known pixels back, so
+#: that ``L_valid`` has a gradient (the plain U-Nets with MAE or MSE never did). Part of
+#: their runs' configuration (``output``): runs trained while they pasted them back are
+#: other runs.
 RAW_OUTPUT = ("unet-mask", "pconv-mask", "pconv-mask-2stage", "pconv-vgg", "pconv3d",
               "pconv3d-centre")
 FINETUNE_LEARNING_RATE = 5e-5
