@@ -205,23 +205,29 @@ def shipped_behind(results, cards: dict | None = None) -> dict[str, dict]:
         :data:`SHIPPED` whose two differ; a model whose chapter is not recorded, or whose
         card predates test metrics, is left out.
     """
+    import functools
     import json
 
     from xinpaint.inference import shipped_models
 
     folder = Path(results)
     cards = shipped_models() if cards is None else cards
+
+    @functools.cache
+    def rows(chapter):  # one read per chapter (pconv2d and hybrid2d share one)
+        path = folder / f"{chapter}.json"
+        record = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        return {r["method"]: r for r in record.get("rows", [])}
+
     behind = {}
     for name, card in cards.items():
         if name not in SHIPPED or card.get("profile") not in (None, folder.name):
             continue
         variant, chapter, method = SHIPPED[name]
-        path = folder / f"{chapter}.json"
         shipped = card.get("test", {}).get("hole_psnr")
-        if shipped is None or not path.exists():
+        if shipped is None:
             continue
-        rows = {r["method"]: r for r in json.loads(path.read_text(encoding="utf-8")).get("rows", [])}
-        recorded = rows.get(method, {}).get("hole_psnr")
+        recorded = rows(chapter).get(method, {}).get("hole_psnr")
         if recorded is not None and abs(recorded - shipped) > 1e-6:
             behind[name] = {"variant": variant, "chapter": chapter, "shipped": shipped,
                             "recorded": recorded}
