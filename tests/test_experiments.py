@@ -379,3 +379,23 @@ def test_a_second_stage_is_another_run_when_its_first_stage_kept_another_epoch(r
     assert (again.loaded, longer.best_epoch != first.best_epoch) in ((False, True), (True, False))
     assert again.first_stage.best_epoch == longer.best_epoch
     assert second.first_stage.best_epoch == first.best_epoch
+
+
+@pytest.mark.parametrize(("variant", "xla_2d", "expected"), [
+    ("hybrid", True, True), ("pconv-mask", False, False), ("hybrid-stack", True, True),
+    ("hybrid3d", True, "auto"), ("pconv3d", False, "auto"),
+])
+def test_xla_follows_the_profile_for_the_2d_models_only(variant, xla_2d, expected, runs, rng, monkeypatch):
+    import xinpaint.training
+
+    seen = []
+    real = xinpaint.training.train
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["jit_compile"])
+        return real(*args, **{**kwargs, "jit_compile": False})
+
+    monkeypatch.setattr(xinpaint.training, "train", spy)
+    train_variant(variant, TINY.replace(xla_2d=xla_2d, epochs=1, steps_per_epoch=1),
+                  train=_sequences(1, rng), val=_sequences(1, rng))
+    assert seen == [expected] * len(TINY.learning_rates)

@@ -49,3 +49,10 @@ def test_default_profile_follows_the_gpus(monkeypatch):
     assert default_profile() == "cpu"
     monkeypatch.setattr(xinpaint.system, "visible_gpus", lambda: ["NVIDIA H100"])
     assert default_profile() == "gpu"
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_xla_2d_is_true_false_or_auto(value):
+    with pytest.raises(ValueError, match=rf"^Expected xla_2d True, False or 'auto'\. Received xla_2d={value!r}\.$"):
+        get_profile("cpu").replace(xla_2d=value)
+    assert get_profile("cpu").xla_2d is True and get_profile("smoke").xla_2d == "auto"

@@ -320,6 +320,9 @@ def _fit_rates(variant, prof, name, build, datasets, *, epochs, rates, config, r
     from xinpaint.training import train as fit
 
     plateau = Plateau(min_delta=prof.min_delta, patience=prof.patience, monitor=SELECT)
+    # XLA where it was measured to help (the 2D models on a CPU: Profile.xla_2d); Keras'
+    # "auto" (a GPU only) for the 2D+T models, whose steps it slowed on a CPU.
+    jit = "auto" if variant in VARIANTS_3D else prof.xla_2d
     runs = []
     for rate in rates:
         keras.utils.set_random_seed(seed)
@@ -328,7 +331,7 @@ def _fit_rates(variant, prof, name, build, datasets, *, epochs, rates, config, r
                         run_dir=run_dir(f"{name}-lr{rate:g}", prof), learning_rate=rate,
                         val_data=datasets[1], validation_steps=prof.val_batches, config=config,
                         metrics=_metrics(), keep_best=True, select=SELECT, plateau=plateau,
-                        reuse=reuse,
+                        reuse=reuse, jit_compile=jit,
                         verbose=verbose))
     best = min(runs, key=lambda r: r.best_val_loss)
     best.candidates = {r.learning_rate: {"best_epoch": r.best_epoch, "best_val_loss": r.best_val_loss,

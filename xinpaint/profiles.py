@@ -77,6 +77,15 @@ class Profile:
         confidence intervals resample, so a profile needs at least two.
     vgg_steps : int
         Training steps of the package's X-ray VGG16 feature extractor.
+    xla_2d : bool or "auto"
+        ``jit_compile`` of the 2D models' training (Keras' ``"auto"`` compiles with XLA
+        only where a GPU is visible). True in ``cpu``: on 2 cores XLA made a training step
+        of ``pconv-mask`` and of ``hybrid`` 1.2–1.4 times faster, and those of
+        ``pconv3d`` and ``hybrid3d`` 0.7–0.8 times as fast (``benchmarks/bench_training.py``).
+        The 2D+T models are therefore trained without it on a CPU (Keras' ``"auto"``, which
+        compiles them on a GPU), and ``smoke`` keeps ``"auto"``: its runs are
+        too short to pay for the longer compilation. XLA reorders floating-point
+        operations; it does not change the model, and runs do not depend on it.
     """
 
     name: str
@@ -102,6 +111,11 @@ class Profile:
     learning_rates: tuple[float, ...] = (1e-3,)
     stack_radius: int = 1
     eval_block: int = 16
+    xla_2d: bool | str = "auto"
+
+    def __post_init__(self):
+        if not (isinstance(self.xla_2d, bool) or self.xla_2d == "auto"):
+            raise ValueError(f"Expected xla_2d True, False or 'auto'. Received xla_2d={self.xla_2d!r}.")
 
     @property
     def total_steps(self) -> int:
@@ -166,6 +180,7 @@ PROFILES: dict[str, Profile] = {
         min_delta=0.005,
         learning_rates=(1e-3,),
         stack_radius=1,
+        xla_2d=True,
     ),
     "gpu": Profile(
         name="gpu",

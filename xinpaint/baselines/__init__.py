@@ -34,6 +34,10 @@ method                      what fills a hidden pixel
                             training sequences
 =========================== ===============================================================
 
+:func:`inpaint_sinograms` applies a frame method to each detector row's sinogram (the row
+over all gantry angles, where a metal trace is a band) instead of to each projection; its
+name in the tables is ``"<method> (sinogram plane)"`` (:func:`sinogram_name`).
+
 The mask convention of the package holds: ``holes`` is boolean, True where metal
 hides a pixel. Every method returns a new floating-point array whose visible pixels
 are bit-identical to the input's.
@@ -53,17 +57,21 @@ from xinpaint.baselines.denoise import (
     smoothed,
     smoothed_name,
 )
+from xinpaint.baselines.sinogram import SINOGRAM_PLANE, inpaint_sinograms, sinogram_name
 
 __all__ = [
     "CLASSICAL_NAMES",
     "CV_INPAINT_RADIUS",
     "LINEAR_RING_WIDTH",
     "METHODS",
+    "SINOGRAM_PLANE",
     "SmoothingChoice",
     "choose_smoothing",
     "inpaint",
+    "inpaint_sinograms",
     "is_classical",
     "parse_method",
+    "sinogram_name",
     "smooth_visible",
     "smoothed",
     "smoothed_name",
@@ -89,13 +97,17 @@ CLASSICAL_NAMES = (*METHODS, "li-mar", "nmar")
 def is_classical(method: str) -> bool:
     """Whether a method name of a chapter's record is a classical method.
 
-    One of :data:`CLASSICAL_NAMES`, or its denoised variant (``"biharmonic (σ 0.75)"``).
+    One of :data:`CLASSICAL_NAMES`, its denoised variant (``"biharmonic (σ 0.75)"``), or
+    its fill of the sinograms (``"biharmonic (sinogram plane)"``: :func:`sinogram_name`).
 
     Examples
     --------
     >>> is_classical("biharmonic (σ 0.75)"), is_classical("nmar"), is_classical("hybrid 2D")
     (True, True, False)
+    >>> is_classical("biharmonic (sinogram plane)"), is_classical("hybrid (sinogram plane)")
+    (True, False)
     """
+    method = method.removesuffix(f" ({SINOGRAM_PLANE})")
     return method.split(" (σ")[0] in CLASSICAL_NAMES
 
 
