@@ -385,17 +385,25 @@ def test_a_second_stage_is_another_run_when_its_first_stage_kept_another_epoch(r
     ("hybrid", True, True), ("pconv-mask", False, False), ("hybrid-stack", True, True),
     ("hybrid3d", True, "auto"), ("pconv3d", False, "auto"),
 ])
-def test_xla_follows_the_profile_for_the_2d_models_only(variant, xla_2d, expected, runs, rng, monkeypatch):
+def test_xla_follows_the_profile_for_the_2d_models_only_and_every_model_validates_on_as_many_windows(
+        variant, xla_2d, expected, runs, rng, monkeypatch):
     import xinpaint.training
 
     seen = []
     real = xinpaint.training.train
 
     def spy(*args, **kwargs):
-        seen.append(kwargs["jit_compile"])
-        return real(*args, **{**kwargs, "jit_compile": False})
+        seen.append((kwargs["jit_compile"], kwargs["validation_steps"]))
+        return real(*args, **{**kwargs, "jit_compile": False, "validation_steps": 1})
 
     monkeypatch.setattr(xinpaint.training, "train", spy)
-    train_variant(variant, TINY.replace(xla_2d=xla_2d, epochs=1, steps_per_epoch=1),
-                  train=_sequences(1, rng), val=_sequences(1, rng))
-    assert seen == [expected] * len(TINY.learning_rates)
+    prof = TINY.replace(xla_2d=xla_2d, epochs=1, steps_per_epoch=1, val_batches=3, batch_size=8,
+                        patch_batch_size=2)
+    train_variant(variant, prof, train=_sequences(1, rng), val=_sequences(1, rng))
+    # 3 batches of 8 crops, or 12 batches of 2 patches: 24 validation windows either way
+    steps = 12 if variant in VARIANTS_3D else 3
+    assert seen == [(expected, steps)] * len(TINY.learning_rates)
+    windows = run_config(variant, prof).get("val_windows")
+    assert windows == (24 if variant in VARIANTS_3D else None)
+    assert run_config(variant, prof.replace(batch_size=4)).get("val_windows") == (
+        12 if variant in VARIANTS_3D else None)

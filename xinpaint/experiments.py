@@ -57,8 +57,10 @@ names say:
   the relative ``profile.min_delta`` within ``profile.patience`` epochs, or the cap of
   ``profile.epochs`` epochs (:class:`xinpaint.training.Plateau`); it keeps its epoch with
   the lowest validation hole MSE, the untrained model (epoch 0) included; the rate whose
-  kept epoch is best wins. A hybrid that learns nothing that holds on val therefore *is*
-  its classical fill, and the chapters say so;
+  kept epoch is best wins. Every model is validated on as many windows (``val_batches *
+  batch_size`` crops, or patches for the 2D+T models), the same windows at every epoch.
+  A hybrid that learns nothing that holds on val therefore *is* its classical fill, and
+  the chapters say so;
 * **a residual scale** of :data:`RESIDUAL_SCALE` for the hybrids: the correction is
   ``0.1 × std ×`` the last convolution's output (which starts at zero), on the scale of
   the fill's error, not of the image.
@@ -235,6 +237,17 @@ _RUN_FIELDS_STACK = (*_RUN_FIELDS_2D, "stack_radius")
 _RUN_FIELDS_3D = ("patch_shape", "patch_batch_size")
 
 
+def _val_steps(variant, prof):
+    """Validation batches per epoch: ``val_batches`` of the 2D crops, and for the 2D+T
+    models as many batches of patches as make the same number of windows
+    (``val_batches * batch_size``), so that every model's plateau and kept epoch are
+    decided on as many validation windows (the 2D+T models' smaller batches would
+    otherwise give them a noisier validation error, and an earlier plateau on its noise)."""
+    if variant in VARIANTS_3D:
+        return prof.val_batches * max(1, prof.batch_size // prof.patch_batch_size)
+    return prof.val_batches
+
+
 def run_config(variant: str, profile, *, seed: int = 0) -> dict:
     """What identifies a run of ``variant``: the variant, the seed and the profile's fields
     it depends on (so that a new profile field, or another kind's size, does not make a
@@ -248,6 +261,8 @@ def run_config(variant: str, profile, *, seed: int = 0) -> dict:
     extra = {"prior": "nmar (visual hull), xinpaint.data.priors v1"} if variant in PRIOR_GUIDED else {}
     if variant in RAW_OUTPUT:  # the loss sees the raw prediction (L_valid has a gradient)
         extra["output"] = "raw"
+    if variant in VARIANTS_3D:  # validated on as many windows as the 2D crops
+        extra["val_windows"] = _val_steps(variant, prof) * prof.patch_batch_size
     return {"variant": variant, "seed": seed, "footing": FOOTING, **extra,
             "profile": {"name": prof.name, **{k: values[k] for k in fields}}}
 
@@ -329,7 +344,7 @@ def _fit_rates(variant, prof, name, build, datasets, *, epochs, rates, config, r
         runs.append(fit(build, datasets[0], loss=_loss(variant), epochs=epochs,
                         steps_per_epoch=prof.steps_per_epoch,
                         run_dir=run_dir(f"{name}-lr{rate:g}", prof), learning_rate=rate,
-                        val_data=datasets[1], validation_steps=prof.val_batches, config=config,
+                        val_data=datasets[1], validation_steps=_val_steps(variant, prof), config=config,
                         metrics=_metrics(), keep_best=True, select=SELECT, plateau=plateau,
                         reuse=reuse, jit_compile=jit,
                         verbose=verbose))
