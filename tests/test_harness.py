@@ -297,3 +297,40 @@ def test_status_page_says_which_data_each_recording_used(tmp_path):
     new_row = next(line for line in page.splitlines() if line.startswith("| [new]"))
     assert harness.EARLIER_DATA in old_row and harness.DATA_DESCRIPTION in new_row
     assert "| data |" in page
+
+
+def _fake_finished_run(folder, key):
+    folder.mkdir(parents=True)
+    for name in ("config.json", "done.json"):
+        (folder / name).write_text(json.dumps({"key": key}))
+    (folder / "progress.json").write_text("{}")
+    (folder / "final.keras").write_bytes(b"model")
+    (folder / "best.keras").write_bytes(b"model")
+
+
+def test_cpu_execution_restores_the_recorded_runs_and_saves_the_new_ones(tiny_book, tmp_path,
+                                                                          monkeypatch):
+    runs = tmp_path / "machine-runs"
+    monkeypatch.setenv("XINPAINT_RUNS", str(runs))
+    recorded = tiny_book / "results" / "cpu" / "runs"
+    _fake_finished_run(recorded / "old-lr0.001-cpu", "k1")
+    # The chapter finds the recorded run where training looks, and finishes a new one.
+    body = ("import json, os, pathlib; r = pathlib.Path(os.environ['XINPAINT_RUNS']); "
+            "assert (r / 'old-lr0.001-cpu' / 'final.keras').read_bytes() == b'model'; "
+            "n = r / 'new-lr0.001-cpu'; n.mkdir(); "
+            "[(n / f).write_text(json.dumps({'key': 'k2'})) for f in ('config.json', 'done.json', "
+            "'progress.json')]; (n / 'final.keras').write_bytes(b'new')")
+    (tiny_book / "book" / "good.md").write_text(_chapter("good", body))
+    assert harness.main(["--root", str(tiny_book), "execute", "--profile", "cpu", "good"]) == 0
+    assert (recorded / "new-lr0.001-cpu" / "final.keras").read_bytes() == b"new"
+    assert not (recorded / "new-lr0.001-cpu" / "best.keras").exists()
+    # --retrain: nothing restored, so the chapter does not find the recorded run.
+    for folder in runs.iterdir():
+        for f in folder.iterdir():
+            f.unlink()
+        folder.rmdir()
+    assert harness.main(["--root", str(tiny_book), "execute", "--profile", "cpu", "--retrain",
+                         "good"]) == 1
+    # The runs command alone.
+    assert harness.main(["--root", str(tiny_book), "runs", "restore", "--profile", "cpu"]) == 0
+    assert sorted(p.name for p in runs.iterdir()) == ["new-lr0.001-cpu", "old-lr0.001-cpu"]

@@ -206,9 +206,9 @@ def run_dir(chapter: str, profile: str | Profile) -> Path:
     ``$XINPAINT_RUNS`` if set, else ``~/.cache/xinpaint/runs``, then
     ``<chapter>-<profile>``.
     """
-    name = get_profile(profile).name
-    root = Path(os.environ.get("XINPAINT_RUNS", Path.home() / ".cache" / "xinpaint" / "runs"))
-    path = root / f"{chapter}-{name}"
+    from xinpaint.recorded_runs import runs_root
+
+    path = runs_root() / f"{chapter}-{get_profile(profile).name}"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

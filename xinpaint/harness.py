@@ -23,11 +23,16 @@ Rules the harness keeps:
   that TensorFlow, absl, XLA and oneDNN write to standard error: both are scrubbed
   when a notebook is recorded and again when it is staged, so that notebooks
   recorded before these rules render the same way.
+* A ``cpu`` or ``gpu`` execution first restores the finished runs recorded in
+  ``results/<profile>/runs`` (unless ``--retrain``), and a recording saves its finished
+  runs there (:mod:`xinpaint.recorded_runs`): a recorded chapter re-executes on another
+  machine without its hours of training.
 
 Command line (used by the Makefile)::
 
     python -m xinpaint.harness execute --profile smoke --out _build/test/notebooks
-    python -m xinpaint.harness record --profile cpu [CHAPTER ...]
+    python -m xinpaint.harness execute --profile cpu [--retrain] [CHAPTER ...]
+    python -m xinpaint.harness runs save|restore --profile cpu
     python -m xinpaint.harness book [--smoke-dir _build/smoke] [--html _build/html]
     python -m xinpaint.harness build --notebooks _build/test/notebooks --out _build/test
 """
@@ -45,6 +50,8 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from xinpaint.recorded_runs import recorded_runs_dir, restore_runs, save_runs
 
 __all__ = [
     "BookBuildFailed",
@@ -640,13 +647,34 @@ def _cmd_execute(args) -> int:
     root = Path(args.root)
     chapters = args.chapters or book_chapters(root)
     out = Path(args.out) if args.out else root / "results" / args.profile
+    # The finished runs behind a recording travel with it (xinpaint.recorded_runs); smoke runs
+    # train in seconds and nbval's re-execution must train them again.
+    recorded = args.profile != "smoke"
+    if recorded and not args.retrain:
+        restored = restore_runs(args.profile, source=recorded_runs_dir(args.profile, results=root / "results"))
+        print(f"[xinpaint] {len(restored)} recorded {args.profile} runs restored")
     done, failures = execute_all(chapters, args.profile, out, root=root,
                                  keep_going=args.keep_going)
     _print_durations(done)
+    if recorded and not args.out:
+        saved = save_runs(args.profile, dest=recorded_runs_dir(args.profile, results=root / "results"))
+        print(f"[xinpaint] {len(saved)} finished {args.profile} runs saved with the recording")
     if failures:
         for err in failures:
             print(f"error: {err}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _cmd_runs(args) -> int:
+    recorded = recorded_runs_dir(args.profile, results=Path(args.root) / "results")
+    if args.action == "save":
+        paths = save_runs(args.profile, dest=recorded)
+    else:
+        paths = restore_runs(args.profile, source=recorded)
+    print(f"[xinpaint] {args.action}d {len(paths)} {args.profile} runs")
+    for path in paths:
+        print(f"  {path}")
     return 0
 
 
@@ -720,8 +748,16 @@ def main(argv=None) -> int:
     p.add_argument("--profile", required=True, choices=("smoke", "cpu", "gpu"))
     p.add_argument("--out", help="output folder (default: results/<profile>, i.e. record)")
     p.add_argument("--keep-going", action="store_true", help="run every chapter even if one fails")
+    p.add_argument("--retrain", action="store_true",
+                   help="do not restore the recorded runs of results/<profile>/runs first")
     p.add_argument("chapters", nargs="*", help="chapter names (default: all, in TOC order)")
     p.set_defaults(func=_cmd_execute)
+
+    p = sub.add_parser("runs", help="save this machine's finished runs with the recording, or "
+                       "restore the recorded ones")
+    p.add_argument("action", choices=("save", "restore"))
+    p.add_argument("--profile", required=True, choices=("cpu", "gpu"))
+    p.set_defaults(func=_cmd_runs)
 
     p = sub.add_parser("book", help="build the HTML book from the recorded runs")
     p.add_argument("--smoke-dir", default=str(ROOT / "_build" / "smoke"))
