@@ -46,24 +46,24 @@ def recorded_runs_dir(profile, *, results=None) -> Path:
     return base / name / "runs"
 
 
-def _finished_key(folder: Path) -> str | None:
-    """The configuration key of a finished run in ``folder``, or None."""
-    if not all((folder / f).is_file() for f in _REQUIRED):
-        return None
-    try:
-        done = json.loads((folder / "done.json").read_text())
-        key = json.loads((folder / "config.json").read_text()).get("key")
-    except (OSError, ValueError):
-        return None
-    return key if key is not None and done.get("key") == key else None
-
-
 def _training_key(folder: Path) -> str | None:
     """The configuration key of whatever run ``folder`` holds (finished or not), or None."""
     try:
         return json.loads((folder / "config.json").read_text()).get("key")
     except (OSError, ValueError):
         return None
+
+
+def _finished_key(folder: Path) -> str | None:
+    """The configuration key of a finished run in ``folder``, or None."""
+    if not all((folder / f).is_file() for f in _REQUIRED):
+        return None
+    key = _training_key(folder)
+    try:
+        done = json.loads((folder / "done.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return key if key is not None and done.get("key") == key else None
 
 
 def _copy_run(src: Path, dest: Path) -> None:
