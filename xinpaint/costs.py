@@ -4,14 +4,23 @@
 size (a patch, or a whole sequence) in its own Python process, so that the peak of
 TensorFlow's allocator belongs to that step alone: the memory argument for training the
 2D+T models on patches (see the ``temporal`` chapter) and the benchmarks.
+:func:`sequence_step_cost` does it for a whole sequence where that fits in memory, and
+extrapolates from steps on its first frames where it does not, so that asking never
+drives the machine out of memory.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from xinpaint.experiments import VARIANTS_3D
 from xinpaint.profiles import get_profile
 
-__all__ = ["training_step_cost"]
+__all__ = ["available_memory_mib", "extrapolate_cost", "sequence_step_cost",
+           "training_step_cost"]
+
+#: The measured quantities of a step, each extrapolated linearly in the number of frames.
+COST_KEYS = ("peak_mib", "rss_mib", "seconds")
 
 _STEP_COST_SCRIPT = """
 import json, os, resource, sys, time
@@ -32,15 +41,22 @@ packed = np.concatenate([target, valid], axis=-1)
 if spec["variant"] in ("unet-mae", "unet-mse"):
     packed = target
 times = []
-for _ in range(spec["steps"]):
-    start = time.perf_counter()
-    model.train_on_batch([image, valid], packed)
-    times.append(time.perf_counter() - start)
+try:
+    for _ in range(spec["steps"]):
+        start = time.perf_counter()
+        model.train_on_batch([image, valid], packed)
+        times.append(time.perf_counter() - start)
+except tf.errors.ResourceExhaustedError:
+    print(json.dumps({"out_of_memory": True}))
+    sys.exit(0)
 device = "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU:0"
+# VmHWM is this process's own peak; ru_maxrss carries over the parent's across fork + exec
+rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+if os.path.exists("/proc/self/status"):
+    with open("/proc/self/status") as f:
+        rss_kib = next((int(line.split()[1]) for line in f if line.startswith("VmHWM:")), rss_kib)
 print(json.dumps({"peak_mib": tf.config.experimental.get_memory_info(device)["peak"] / 2**20,
-                  "device": device,
-                  "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "seconds": min(times[1:])}))
+                  "device": device, "rss_mib": rss_kib / 1024, "seconds": min(times[1:])}))
 """
 
 
@@ -50,7 +66,8 @@ def training_step_cost(variant: str, profile, window, *, batch_size: int = 1, st
     The step runs in a fresh Python process with TensorFlow's BFC allocator on the CPU
     (``TF_CPU_ALLOCATOR_USE_BFC``), so that ``peak_mib`` is the peak of tensor memory in
     use (weights, activations, gradients, optimiser state) over ``steps`` training steps
-    of ``batch_size`` windows, on the GPU where one is visible (``device`` says which); ``rss_mib`` is the process's peak resident memory, with
+    of ``batch_size`` windows, on the GPU where one is visible (``device`` says which);
+    ``rss_mib`` is the process's own peak resident memory (``VmHWM`` on Linux), with
     TensorFlow itself; ``seconds`` the fastest step after the first (which traces).
 
     Parameters
@@ -64,6 +81,7 @@ def training_step_cost(variant: str, profile, window, *, batch_size: int = 1, st
     """
     import json
     import os
+    import signal
     import subprocess
     import sys
 
@@ -78,7 +96,156 @@ def training_step_cost(variant: str, profile, window, *, batch_size: int = 1, st
     env = {**os.environ, "TF_CPU_ALLOCATOR_USE_BFC": "true", "TF_CPP_MIN_LOG_LEVEL": "3"}
     out = subprocess.run([sys.executable, "-c", _STEP_COST_SCRIPT, json.dumps(spec)],
                          capture_output=True, text=True, env=env)
+    what = f"the training step of {variant} on {batch_size} x {window}"
+    if out.returncode == -signal.SIGKILL:
+        raise MemoryError(f"{what} was killed by the system (signal {signal.SIGKILL}), "
+                          "most likely for running out of memory")
     if out.returncode:
-        raise RuntimeError(f"the training step of {variant} on {window} failed: "
+        raise RuntimeError(f"{what} failed: "
                            f"{out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    cost = json.loads(out.stdout.strip().splitlines()[-1])
+    if cost.get("out_of_memory"):
+        raise MemoryError(f"{what} ran out of memory in TensorFlow")
+    return cost
+
+
+def available_memory_mib() -> float | None:
+    """Memory the system can give a new process now (``MemAvailable``), in MiB; None if unknown.
+
+    Read from ``/proc/meminfo`` (Linux); elsewhere None.
+
+    Examples
+    --------
+    >>> mib = available_memory_mib()
+    >>> mib is None or mib > 0
+    True
+    """
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def extrapolate_cost(probes: dict, frames: int) -> dict:
+    """A step's cost on ``frames`` frames, extrapolated linearly from steps on fewer.
+
+    Every quantity of :data:`COST_KEYS` is fitted as ``a + b * frames`` through the
+    probes by least squares: the weights, the optimiser state and TensorFlow itself are
+    the constant, the activations and the work grow with the frames of the window (the
+    networks are fully convolutional).
+
+    Parameters
+    ----------
+    probes : dict
+        Frames of a probe window -> its measured cost (:func:`training_step_cost`); at
+        least two different frame counts.
+    frames : int
+        Frames of the window to extrapolate to.
+
+    Returns
+    -------
+    dict
+        ``peak_mib``, ``rss_mib``, ``seconds``.
+
+    Examples
+    --------
+    >>> probes = {8: {"peak_mib": 100.0, "rss_mib": 900.0, "seconds": 1.0},
+    ...           16: {"peak_mib": 180.0, "rss_mib": 980.0, "seconds": 2.0}}
+    >>> extrapolate_cost(probes, 32)
+    {'peak_mib': 340.0, 'rss_mib': 1140.0, 'seconds': 4.0}
+    """
+    if len({int(t) for t in probes}) < 2:
+        raise ValueError("Expected probes at two or more frame counts. "
+                         f"Received probes at frames={sorted(probes)!r}.")
+    if int(frames) < 1:
+        raise ValueError(f"Expected frames >= 1. Received frames={frames!r}.")
+    t = np.array(sorted(probes), dtype=float)
+    out = {}
+    for key in COST_KEYS:
+        b, a = np.polyfit(t, [float(probes[k][key]) for k in sorted(probes)], 1)
+        out[key] = round(float(a + b * int(frames)), 6)
+    return out
+
+
+def sequence_step_cost(variant: str, profile, shape, *, probe_frames=None,
+                       memory_budget_mib: float | None = None, steps: int = 3) -> dict:
+    """Peak memory and time of a training step of ``variant`` on one whole sequence.
+
+    Steps on the sequence's first ``probe_frames`` frames (whole frames) are measured
+    first (:func:`training_step_cost`) and extrapolated to all its frames
+    (:func:`extrapolate_cost`). Where the extrapolated peak memory of the process fits in
+    ``memory_budget_mib``, the whole sequence is measured too; where it does not (or its
+    step runs out of memory), the extrapolation is the answer, and ``measured`` says so.
+
+    Parameters
+    ----------
+    variant : str
+        One of :data:`VARIANTS_3D`.
+    profile : str or Profile
+        Sizes of the network (``depth``, ``base_filters``).
+    shape : tuple of int
+        (T, H, W) of the sequence.
+    probe_frames : tuple of int, optional
+        Two or more frame counts of the probes, each below T; default those of the
+        profile's patch length in time, twice and four times that, which are below T (a
+        sequence shorter than that is small, and measured without probes).
+    memory_budget_mib : float, optional
+        Most process memory the whole step may need to be measured; default half of
+        :func:`available_memory_mib` (all of it where that is unknown: measured).
+    steps : int
+        Steps of each measurement.
+
+    Returns
+    -------
+    dict
+        ``peak_mib``, ``rss_mib``, ``seconds`` (of the whole sequence), ``measured``
+        (bool), ``predicted`` (the extrapolation; None without probes), ``probes``
+        (frames -> cost) and ``memory_budget_mib``.
+
+    Examples
+    --------
+    >>> cost = sequence_step_cost("pconv3d", "smoke", (16, 32, 32))  # doctest: +SKIP
+    >>> cost["measured"]  # doctest: +SKIP
+    True
+    """
+    if variant not in VARIANTS_3D:
+        raise ValueError(f"Expected a 2D+T variant ({', '.join(VARIANTS_3D)}). "
+                         f"Received variant={variant!r}.")
+    prof = get_profile(profile)
+    shape = tuple(int(s) for s in shape)
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"Expected shape=(T, H, W). Received shape={shape!r}.")
+    frames = shape[0]
+    if memory_budget_mib is None:
+        free = available_memory_mib()
+        memory_budget_mib = None if free is None else free / 2
+    elif not memory_budget_mib > 0:
+        raise ValueError(f"Expected memory_budget_mib > 0. "
+                         f"Received memory_budget_mib={memory_budget_mib!r}.")
+    if probe_frames is None:
+        probe_frames = tuple(k * prof.patch_shape[0] for k in (1, 2, 4)
+                             if k * prof.patch_shape[0] < frames)
+        if len(probe_frames) < 2:
+            cost = training_step_cost(variant, prof, shape, batch_size=1, steps=steps)
+            return {**{key: cost[key] for key in COST_KEYS}, "measured": True,
+                    "predicted": None, "probes": {}, "memory_budget_mib": memory_budget_mib}
+    probe_frames = tuple(sorted({int(t) for t in probe_frames}))
+    if len(probe_frames) < 2 or probe_frames[0] < 1 or probe_frames[-1] >= frames:
+        raise ValueError(f"Expected two or more probe_frames, each between 1 and T - 1 = "
+                         f"{frames - 1}. Received probe_frames={probe_frames!r}.")
+    probes = {t: training_step_cost(variant, prof, (t, *shape[1:]), batch_size=1, steps=steps)
+              for t in probe_frames}
+    predicted = extrapolate_cost(probes, frames)
+    result = {**predicted, "measured": False, "predicted": predicted, "probes": probes,
+              "memory_budget_mib": memory_budget_mib}
+    if memory_budget_mib is None or predicted["rss_mib"] <= memory_budget_mib:
+        try:
+            cost = training_step_cost(variant, prof, shape, batch_size=1, steps=steps)
+        except MemoryError:
+            return result
+        result.update({key: cost[key] for key in COST_KEYS}, measured=True)
+    return result
