@@ -60,6 +60,12 @@ print(json.dumps({"peak_mib": tf.config.experimental.get_memory_info(device)["pe
 """
 
 
+def _check_variant(variant: str) -> None:
+    if variant not in VARIANTS_3D:
+        raise ValueError(f"Expected a 2D+T variant ({', '.join(VARIANTS_3D)}). "
+                         f"Received variant={variant!r}.")
+
+
 def training_step_cost(variant: str, profile, window, *, batch_size: int = 1, steps: int = 3) -> dict:
     """Peak memory and time of a training step of a 2D+T ``variant`` on ``window``-sized inputs.
 
@@ -85,9 +91,7 @@ def training_step_cost(variant: str, profile, window, *, batch_size: int = 1, st
     import subprocess
     import sys
 
-    if variant not in VARIANTS_3D:
-        raise ValueError(f"Expected a 2D+T variant ({', '.join(VARIANTS_3D)}). "
-                         f"Received variant={variant!r}.")
+    _check_variant(variant)
     window = tuple(int(w) for w in window)
     if len(window) != 3 or min(window) < 1:
         raise ValueError(f"Expected window=(T, H, W). Received window={window!r}.")
@@ -212,9 +216,7 @@ def sequence_step_cost(variant: str, profile, shape, *, probe_frames=None,
     >>> cost["measured"]  # doctest: +SKIP
     True
     """
-    if variant not in VARIANTS_3D:
-        raise ValueError(f"Expected a 2D+T variant ({', '.join(VARIANTS_3D)}). "
-                         f"Received variant={variant!r}.")
+    _check_variant(variant)
     prof = get_profile(profile)
     shape = tuple(int(s) for s in shape)
     if len(shape) != 3 or min(shape) < 1:
