@@ -124,6 +124,17 @@ def test_l_valid_trains_every_variant_but_the_hybrids_which_paste_the_known_pixe
         assert run_config(variant, TINY)["output"] == "raw"
 
 
+@pytest.mark.parametrize("variant, kind", [
+    ("pconv-mask", "2D"), ("hybrid", "hybrid (biharmonic fill + learned correction), 2D"),
+    ("pconv3d", "2D+T"), ("hybrid3d", "hybrid (biharmonic fill + learned correction), 2D+T"),
+    ("hybrid-stack", "hybrid (biharmonic fill + learned correction), 2D+T (frame stack)"),
+])
+def test_model_kind_names_the_dimensions(variant, kind):
+    from xinpaint.shipping import model_kind
+
+    assert model_kind(variant) == kind
+
+
 def test_ship_variant_writes_a_loadable_model_and_its_card(runs, rng, tmp_path):
     import json
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from xinpaint.experiments import HYBRIDS, VARIANTS_3D, VARIANTS_STACK, train_variant
 from xinpaint.profiles import get_profile
 
-__all__ = ["RECOMMEND_AGAINST", "SHIPPED", "recommendation", "ship_all", "ship_variant", "shipped_behind"]
+__all__ = ["RECOMMEND_AGAINST", "SHIPPED", "model_kind", "recommendation", "ship_all", "ship_variant",
+           "shipped_behind"]
 
 
 #: The shipped models: name → (variant, chapter whose record holds its test metrics,
@@ -74,6 +75,21 @@ def recommendation(method: str, record: dict, volume_record: dict | None, *,
     return {"recommended": beaten, "hole_psnr": holes, "volume_psnr": volume, "holes_from": where,
             "why": ("beats " if beaten else "does not beat ") + " and ".join(RECOMMEND_AGAINST)
             + " on the test split in the holes and in the volume"}
+
+
+def model_kind(variant: str) -> str:
+    """What a model card calls ``variant``: hybrid or not, 2D, 2D+T, or 2D+T as a frame stack.
+
+    Examples
+    --------
+    >>> model_kind("hybrid-stack")
+    'hybrid (biharmonic fill + learned correction), 2D+T (frame stack)'
+    >>> model_kind("pconv-mask")
+    '2D'
+    """
+    dims = ("2D+T" if variant in VARIANTS_3D else
+            "2D+T (frame stack)" if variant in VARIANTS_STACK else "2D")
+    return ("hybrid (biharmonic fill + learned correction), " if variant in HYBRIDS else "") + dims
 
 
 def ship_variant(name: str, profile, *, train, val, results=None, out_dir=None) -> Path:
@@ -136,8 +152,7 @@ def ship_variant(name: str, profile, *, train, val, results=None, out_dir=None) 
     card = {
         "name": name,
         "variant": variant,
-        "kind": ("hybrid (biharmonic fill + learned correction), " if variant in HYBRIDS else "")
-        + ("2D+T" if variant in VARIANTS_3D else "2D"),
+        "kind": model_kind(variant),
         "profile": prof.name,
         "parameters": int(run.model.count_params()),
         "steps": int(run.steps if run.best_epoch is None else run.best_epoch * prof.steps_per_epoch),
@@ -166,7 +181,8 @@ def ship_variant(name: str, profile, *, train, val, results=None, out_dir=None) 
                      if variant in VARIANTS_STACK else "")),
         "window": (f"{run.model.inputs[0].shape[1]} frames in time (any size in space)"
                    if variant in VARIANTS_3D else
-                   f"one frame and its {prof.stack_radius} neighbours on each side (any size)"
+                   f"one frame and its {prof.stack_radius} neighbour"
+                   f"{'s' if prof.stack_radius > 1 else ''} on each side (any size)"
                    if variant in VARIANTS_STACK else "one frame (any size)"),
         "test": {k: rows[method][k] for k in keys if k in rows[method]},
         "test_biharmonic": {k: rows["biharmonic"][k] for k in keys if k in rows.get("biharmonic", {})},
