@@ -2,6 +2,7 @@
 
 import signal
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -144,6 +145,7 @@ def test_sequence_step_cost_measures_a_small_sequence_for_real():
     assert out["probes"][8]["peak_mib"] < out["probes"][16]["peak_mib"] < out["peak_mib"]
 
 
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
 def test_the_peak_memory_is_the_step_process_own():
     """A parent holding 2 GiB does not lend its resident memory to the measured step."""
     ballast = np.ones(2 * 2**30 // 8)  # 2 GiB, touched
