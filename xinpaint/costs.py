@@ -167,10 +167,10 @@ def extrapolate_cost(probes: dict, frames: int) -> dict:
                          f"Received probes at frames={sorted(probes)!r}.")
     if int(frames) < 1:
         raise ValueError(f"Expected frames >= 1. Received frames={frames!r}.")
-    t = np.array(sorted(probes), dtype=float)
+    order = sorted(probes)
     out = {}
     for key in COST_KEYS:
-        b, a = np.polyfit(t, [float(probes[k][key]) for k in sorted(probes)], 1)
+        b, a = np.polyfit(np.array(order, dtype=float), [float(probes[k][key]) for k in order], 1)
         out[key] = round(float(a + b * int(frames)), 6)
     return out
 
@@ -231,23 +231,24 @@ def sequence_step_cost(variant: str, profile, shape, *, probe_frames=None,
     if probe_frames is None:
         probe_frames = tuple(k * prof.patch_shape[0] for k in (1, 2, 4)
                              if k * prof.patch_shape[0] < frames)
-        if len(probe_frames) < 2:
-            cost = training_step_cost(variant, prof, shape, batch_size=1, steps=steps)
-            return {**{key: cost[key] for key in COST_KEYS}, "measured": True,
-                    "predicted": None, "probes": {}, "memory_budget_mib": memory_budget_mib}
-    probe_frames = tuple(sorted({int(t) for t in probe_frames}))
-    if len(probe_frames) < 2 or probe_frames[0] < 1 or probe_frames[-1] >= frames:
-        raise ValueError(f"Expected two or more probe_frames, each between 1 and T - 1 = "
-                         f"{frames - 1}. Received probe_frames={probe_frames!r}.")
+        if len(probe_frames) < 2:  # a short sequence: measured without probes
+            probe_frames = ()
+    else:
+        probe_frames = tuple(sorted({int(t) for t in probe_frames}))
+        if len(probe_frames) < 2 or probe_frames[0] < 1 or probe_frames[-1] >= frames:
+            raise ValueError(f"Expected two or more probe_frames, each between 1 and T - 1 = "
+                             f"{frames - 1}. Received probe_frames={probe_frames!r}.")
     probes = {t: training_step_cost(variant, prof, (t, *shape[1:]), batch_size=1, steps=steps)
               for t in probe_frames}
-    predicted = extrapolate_cost(probes, frames)
-    result = {**predicted, "measured": False, "predicted": predicted, "probes": probes,
+    predicted = extrapolate_cost(probes, frames) if probes else None
+    result = {**(predicted or {}), "measured": False, "predicted": predicted, "probes": probes,
               "memory_budget_mib": memory_budget_mib}
-    if memory_budget_mib is None or predicted["rss_mib"] <= memory_budget_mib:
+    if predicted is None or memory_budget_mib is None or predicted["rss_mib"] <= memory_budget_mib:
         try:
             cost = training_step_cost(variant, prof, shape, batch_size=1, steps=steps)
         except MemoryError:
+            if predicted is None:
+                raise
             return result
         result.update({key: cost[key] for key in COST_KEYS}, measured=True)
     return result
