@@ -12,8 +12,10 @@ from xinpaint.costs import (
     available_memory_mib,
     extrapolate_cost,
     sequence_step_cost,
+    step_seconds,
     training_step_cost,
 )
+from xinpaint.profiles import get_profile
 
 
 def _linear_probes(frames, a, b):
@@ -154,3 +156,47 @@ def test_the_peak_memory_is_the_step_process_own():
     cost = training_step_cost("pconv3d", "smoke", (8, 32, 32), batch_size=1, steps=2)
     assert ballast.sum() == ballast.size
     assert cost["rss_mib"] < parent_mib - 1024
+
+
+def test_step_seconds_errors():
+    with pytest.raises(ValueError, match=r"^Expected models, a non-empty dict of name -> \(variant, profile\)\. "
+                                         r"Received models=\{\}\.$"):
+        step_seconds({})
+    with pytest.raises(ValueError, match=r"^Expected rounds a whole number >= 1\. Received rounds=0\.$"):
+        step_seconds({"a": ("hybrid", "smoke")}, rounds=0)
+    with pytest.raises(ValueError, match=r"^Expected steps a whole number >= 1\. Received steps=1\.5\.$"):
+        step_seconds({"a": ("hybrid", "smoke")}, steps=1.5)
+    with pytest.raises(ValueError, match=r"^Expected models\['a'\] = \(variant, profile\)\. "
+                                         r"Received models\['a'\]='hybrid'\.$"):
+        step_seconds({"a": "hybrid"})
+    with pytest.raises(ValueError, match=r"^Unknown variant: .*Received variant='hybrid9'\.$"):
+        step_seconds({"a": ("hybrid9", "smoke")})
+
+
+def test_step_seconds_keeps_each_models_fastest_round(monkeypatch):
+    """A fake CPU clock: model a's rounds take 6, 2 and 4 s of 2 steps, b's 8, 8 and 2."""
+    import time
+
+    durations = iter([6, 8, 2, 8, 4, 2])
+    clock = {"now": 0.0, "start": True}
+
+    def process_time():  # called at the start and at the end of every round
+        if not clock["start"]:
+            clock["now"] += next(durations)
+        clock["start"] = not clock["start"]
+        return clock["now"]
+
+    monkeypatch.setattr(time, "process_time", process_time)
+    out = step_seconds({"a": ("hybrid", "smoke"), "b": ("pconv-mask", "smoke")}, rounds=3, steps=2)
+    assert out["a"]["cpu_seconds"] == 1.0 and out["b"]["cpu_seconds"] == 1.0
+    assert list(out) == ["a", "b"]
+    assert all(0 < v["wall_seconds"] < np.inf for v in out.values())
+
+
+def test_step_seconds_times_real_steps_of_every_size():
+    smoke = get_profile("smoke")
+    out = step_seconds({"hybrid": ("hybrid", smoke), "narrow": ("hybrid", smoke.replace(base_filters=2)),
+                        "unet": ("unet-mae", "smoke"), "3d": ("hybrid3d", "smoke")}, rounds=1, steps=1)
+    assert sorted(out) == ["3d", "hybrid", "narrow", "unet"]
+    for cost in out.values():
+        assert 0 < cost["cpu_seconds"] < np.inf and 0 < cost["wall_seconds"] < np.inf

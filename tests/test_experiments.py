@@ -418,3 +418,13 @@ def test_xla_follows_the_profile_for_the_2d_models_only_and_every_model_validate
     assert windows == (24 if variant in VARIANTS_3D else None)
     assert run_config(variant, prof.replace(batch_size=4)).get("val_windows") == (
         12 if variant in VARIANTS_3D else None)
+
+
+def test_jit_compile_of_follows_the_profile_for_2d_and_leaves_2dt_to_keras():
+    from xinpaint.experiments import jit_compile_of
+
+    cpu = get_profile("cpu")
+    assert jit_compile_of("hybrid", cpu) is True and jit_compile_of("pconv-mask", cpu.replace(xla_2d=False)) is False
+    assert jit_compile_of("hybrid3d", cpu) == "auto" and jit_compile_of("pconv3d", cpu) == "auto"
+    with pytest.raises(ValueError, match=r"^Unknown variant: .*Received variant='nope'\.$"):
+        jit_compile_of("nope", cpu)

@@ -6,7 +6,9 @@ TensorFlow's allocator belongs to that step alone: the memory argument for train
 2D+T models on patches (see the ``temporal`` chapter) and the benchmarks.
 :func:`sequence_step_cost` does it for a whole sequence where that fits in memory, and
 extrapolates from steps on its first frames where it does not, so that asking never
-drives the machine out of memory.
+drives the machine out of memory. :func:`step_seconds` times the training steps of
+several models side by side in this process, so that their costs compare on one machine
+whatever machine trained their runs (the ``budget`` chapter).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 from xinpaint.experiments import VARIANTS_3D
 from xinpaint.profiles import get_profile
 
-__all__ = ["available_memory_mib", "extrapolate_cost", "sequence_step_cost",
+__all__ = ["available_memory_mib", "extrapolate_cost", "sequence_step_cost", "step_seconds",
            "training_step_cost"]
 
 #: The measured quantities of a step, each extrapolated linearly in the number of frames.
@@ -252,3 +254,97 @@ def sequence_step_cost(variant: str, profile, shape, *, probe_frames=None,
             return result
         result.update({key: cost[key] for key in COST_KEYS}, measured=True)
     return result
+
+
+def _step_batch(variant, model, prof):
+    """A synthetic batch of the size a training step of ``variant`` takes at ``prof``."""
+    from xinpaint.experiments import VARIANTS_3D
+
+    shape = ((prof.patch_batch_size, *prof.patch_shape) if variant in VARIANTS_3D
+             else (prof.batch_size, prof.crop_size, prof.crop_size))
+    rng = np.random.default_rng(0)
+    target = (0.3 + 0.2 * rng.random((*shape, 1))).astype("float32")
+    valid = np.ones_like(target)
+    valid[..., shape[-2] // 3: shape[-2] // 2, :] = 0  # a band of holes
+    image = np.concatenate([target] * model.inputs[0].shape[-1], axis=-1) * valid
+    packed = target if variant in ("unet-mae", "unet-mse") else np.concatenate([target, valid], axis=-1)
+    return [image, valid], packed
+
+
+def step_seconds(models: dict, *, rounds: int = 3, steps: int = 3) -> dict:
+    """CPU and wall seconds of a training step of each model, timed side by side.
+
+    Each entry ``name: (variant, profile)`` is built with
+    :func:`xinpaint.experiments.build_variant` and compiled as its training compiles it
+    (the study's loss of the variant, ``jit_compile`` of
+    :func:`xinpaint.experiments.jit_compile_of`); a step is one optimiser step on a
+    synthetic batch of the profile's size (``batch_size`` crops of ``crop_size``², or
+    ``patch_batch_size`` patches of ``patch_shape``). After two untimed steps each (tracing
+    and compilation), the models take turns in ``rounds`` rounds of ``steps`` steps, and
+    each keeps its fastest round, so that a busy moment of the machine weighs on all of
+    them alike. The times are the optimiser's: sampling the crops and validating, which a
+    run also spends, are not in them.
+
+    Parameters
+    ----------
+    models : dict
+        Name → ``(variant, profile)``; a profile is a :class:`~xinpaint.profiles.Profile`
+        or the name of one.
+    rounds, steps : int, keyword-only
+        Rounds of timed steps (at least 1), and steps in a round (at least 1).
+
+    Returns
+    -------
+    dict
+        Name → ``{"cpu_seconds": ..., "wall_seconds": ...}`` a step (``cpu_seconds`` is the
+        process's CPU time, all its threads).
+
+    References
+    ----------
+    Georges, A., Buytaert, D. & Eeckhout, L. (2007). Statistically rigorous Java
+    performance evaluation. OOPSLA '07, 57–76 (warm-up excluded, repeated measurements).
+    https://doi.org/10.1145/1297027.1297033
+
+    Examples
+    --------
+    >>> from xinpaint.costs import step_seconds
+    >>> cost = step_seconds({"hybrid": ("hybrid", "smoke")}, rounds=1, steps=1)
+    >>> sorted(cost["hybrid"])
+    ['cpu_seconds', 'wall_seconds']
+    """
+    import time
+
+    import keras
+
+    from xinpaint.experiments import _loss, build_variant, jit_compile_of
+
+    if not isinstance(models, dict) or not models:
+        raise ValueError(f"Expected models, a non-empty dict of name -> (variant, profile). "
+                         f"Received models={models!r}.")
+    for key, value in (("rounds", rounds), ("steps", steps)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"Expected {key} a whole number >= 1. Received {key}={value!r}.")
+    built = {}
+    for name, spec in models.items():
+        if not (isinstance(spec, tuple) and len(spec) == 2):
+            raise ValueError(f"Expected models[{name!r}] = (variant, profile). "
+                             f"Received models[{name!r}]={spec!r}.")
+        variant, prof = spec[0], get_profile(spec[1])
+        keras.utils.set_random_seed(0)
+        model = build_variant(variant, prof)
+        model.compile(keras.optimizers.Adam(1e-4), _loss(variant),
+                      jit_compile=jit_compile_of(variant, prof))
+        batch = _step_batch(variant, model, prof)
+        for _ in range(2):  # tracing and XLA compilation are not timed
+            model.train_on_batch(*batch)
+        built[name] = (model, batch)
+    best = {name: {"cpu_seconds": float("inf"), "wall_seconds": float("inf")} for name in built}
+    for _ in range(rounds):
+        for name, (model, batch) in built.items():
+            cpu, wall = time.process_time(), time.perf_counter()
+            for _ in range(steps):
+                model.train_on_batch(*batch)
+            cpu, wall = (time.process_time() - cpu) / steps, (time.perf_counter() - wall) / steps
+            best[name] = {"cpu_seconds": min(best[name]["cpu_seconds"], cpu),
+                          "wall_seconds": min(best[name]["wall_seconds"], wall)}
+    return best

@@ -95,7 +95,8 @@ import numpy as np
 from xinpaint.profiles import Profile, get_profile
 
 __all__ = ["PRIOR_GUIDED", "RAW_OUTPUT", "VARIANTS", "VARIANTS_2D", "VARIANTS_3D", "VARIANTS_STACK", "VARIANTS_TIME",
-           "build_variant", "run_name", "train_variant", "training_table", "variant_method"]
+           "build_variant", "jit_compile_of", "run_name", "train_variant", "training_table",
+           "variant_method"]
 
 VARIANTS_2D = ("unet-mae", "unet-mse", "unet-mask", "pconv-mask", "pconv-mask-2stage",
                "pconv-vgg", "hybrid", "hybrid-prior")
@@ -160,6 +161,16 @@ def build_variant(variant: str, prof: Profile):
     if variant in ("hybrid", "hybrid-prior"):  # [fill, masked] (+ the prior's frame)
         return unet2d((None, None, 3 if variant in PRIOR_GUIDED else 2), **hybrid, **size)
     return pconv_unet2d((None, None, 1), composite_output=False, **size)
+
+
+def jit_compile_of(variant: str, prof: Profile):
+    """The ``jit_compile`` a training of ``variant`` uses: XLA where it was measured to help.
+
+    The 2D models follow :attr:`Profile.xla_2d` (XLA on a CPU at ``cpu``); the 2D+T models
+    take Keras' ``"auto"`` (XLA on a GPU only), as XLA slowed their steps on two cores.
+    """
+    _check(variant)
+    return "auto" if variant in VARIANTS_3D else prof.xla_2d
 
 
 def _loss(variant):
@@ -335,9 +346,7 @@ def _fit_rates(variant, prof, name, build, datasets, *, epochs, rates, config, r
     from xinpaint.training import train as fit
 
     plateau = Plateau(min_delta=prof.min_delta, patience=prof.patience, monitor=SELECT)
-    # XLA where it was measured to help (the 2D models on a CPU: Profile.xla_2d); Keras'
-    # "auto" (a GPU only) for the 2D+T models, whose steps it slowed on a CPU.
-    jit = "auto" if variant in VARIANTS_3D else prof.xla_2d
+    jit = jit_compile_of(variant, prof)
     runs = []
     for rate in rates:
         keras.utils.set_random_seed(seed)
