@@ -10,6 +10,7 @@ import pytest
 from xinpaint import costs
 from xinpaint.costs import (
     available_memory_mib,
+    choose_sizes,
     extrapolate_cost,
     sequence_step_cost,
     step_seconds,
@@ -200,3 +201,54 @@ def test_step_seconds_times_real_steps_of_every_size():
     assert sorted(out) == ["3d", "hybrid", "narrow", "unet"]
     for cost in out.values():
         assert 0 < cost["cpu_seconds"] < np.inf and 0 < cost["wall_seconds"] < np.inf
+
+
+def _tables(losses, costs_):
+    sizes = ("profile", "smaller crops", "half the width")
+    return ({f: dict(zip(sizes, row, strict=True)) for f, row in losses.items()},
+            {f: dict(zip(sizes, row, strict=True)) for f, row in costs_.items()})
+
+
+def test_choose_sizes_per_family_and_shared():
+    val, cost = _tables({"hybrid": (6.307e-5, 6.861e-5, 6.513e-5), "pconv": (1.680e-4, 1.661e-4, 1.973e-4)},
+                        {"hybrid": (15.2, 5.8, 8.6), "pconv": (13.0, 6.7, 6.0)})
+    c = choose_sizes(val, cost, rel_tol=0.005)
+    assert c.keep == {"hybrid": ["profile"], "pconv": ["smaller crops"]}  # 1.680 / 1.661 > 1.005
+    assert c.chosen == {"hybrid": "profile", "pconv": "smaller crops"}
+    assert c.shared == [] and c.footing is None
+    # a looser tolerance keeps the profile for PConv too: the shared sizes are the profile's
+    c = choose_sizes(val, cost, rel_tol=0.02)
+    assert c.keep["pconv"] == ["profile", "smaller crops"] and c.chosen["pconv"] == "smaller crops"
+    assert c.shared == ["profile"] and c.footing == "profile"
+
+
+def test_choose_sizes_footing_is_cheapest_summed_over_families():
+    val, cost = _tables({"a": (1.0, 1.001, 1.002), "b": (1.0, 1.0, 1.0)},
+                        {"a": (10.0, 2.0, 5.0), "b": (10.0, 6.0, 2.0)})
+    c = choose_sizes(val, cost, rel_tol=0.005)
+    assert c.chosen == {"a": "smaller crops", "b": "half the width"}
+    assert c.shared == ["profile", "smaller crops", "half the width"]
+    assert c.footing == "half the width"  # 5 + 2 < 2 + 6 < 10 + 10
+    # a tie keeps the order given
+    val, cost = _tables({"a": (1.0, 1.0, 1.0)}, {"a": (3.0, 3.0, 3.0)})
+    assert choose_sizes(val, cost, rel_tol=0.0).footing == "profile"
+
+
+@pytest.mark.parametrize(("val", "cost", "rel_tol", "message"), [
+    ({}, {"a": {"x": 1.0}}, 0.0,
+     "Expected val_loss, a non-empty dict of family -> {sizes: value}. Received val_loss={}."),
+    ({"a": {"x": 1.0}}, {"a": {"y": 1.0}}, 0.0,
+     "Expected cost['a'] to have the sizes ['x']. Received ['y']."),
+    ({"a": {"x": 1.0}, "b": {"y": 1.0}}, {"a": {"x": 1.0}}, 0.0,
+     "Expected val_loss['b'] to have the sizes ['x']. Received ['y']."),
+    ({"a": {"x": float("nan")}}, {"a": {"x": 1.0}}, 0.0,
+     "Expected val_loss['a']['x'] a finite number >= 0. Received nan."),
+    ({"a": {"x": 1.0}}, {"b": {"x": 1.0}}, 0.0,
+     "Expected cost to have the families of val_loss, ['a']. Received ['b']."),
+    ({"a": {"x": 1.0}}, {"a": {"x": 1.0}}, -0.1,
+     "Expected rel_tol a finite number >= 0. Received rel_tol=-0.1."),
+])
+def test_choose_sizes_errors(val, cost, rel_tol, message):
+    with pytest.raises(ValueError) as err:
+        choose_sizes(val, cost, rel_tol=rel_tol)
+    assert str(err.value) == message

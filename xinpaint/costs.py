@@ -8,18 +8,22 @@ TensorFlow's allocator belongs to that step alone: the memory argument for train
 extrapolates from steps on its first frames where it does not, so that asking never
 drives the machine out of memory. :func:`step_seconds` times the training steps of
 several models side by side in this process, so that their costs compare on one machine
-whatever machine trained their runs (the ``budget`` chapter).
+whatever machine trained their runs, and :func:`choose_sizes` picks the cheapest sizes that
+lose nothing on val, for each family and for all of them at once (the ``budget`` chapter).
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from xinpaint.experiments import VARIANTS_3D
 from xinpaint.profiles import get_profile
 
-__all__ = ["available_memory_mib", "extrapolate_cost", "sequence_step_cost", "step_seconds",
-           "training_step_cost"]
+__all__ = ["SizeChoice", "available_memory_mib", "choose_sizes", "extrapolate_cost",
+           "sequence_step_cost", "step_seconds", "training_step_cost"]
 
 #: The measured quantities of a step, each extrapolated linearly in the number of frames.
 COST_KEYS = ("peak_mib", "rss_mib", "seconds")
@@ -348,3 +352,103 @@ def step_seconds(models: dict, *, rounds: int = 3, steps: int = 3) -> dict:
             best[name] = {"cpu_seconds": min(best[name]["cpu_seconds"], cpu),
                           "wall_seconds": min(best[name]["wall_seconds"], wall)}
     return best
+
+
+@dataclass(frozen=True)
+class SizeChoice:
+    """What :func:`choose_sizes` found.
+
+    Attributes
+    ----------
+    keep : dict
+        Family → the sizes that lose nothing on val for it, in the order given.
+    chosen : dict
+        Family → the cheapest of its ``keep``.
+    shared : list of str
+        The sizes that every family keeps, in the order given.
+    footing : str or None
+        The cheapest of ``shared`` by the cost summed over the families; None where no sizes
+        lose nothing for every family.
+    """
+
+    keep: dict
+    chosen: dict
+    shared: list
+    footing: str | None
+
+
+def _check_table(name: str, table, sizes=None) -> list:
+    if not isinstance(table, dict) or not table:
+        raise ValueError(f"Expected {name}, a non-empty dict of family -> {{sizes: value}}. "
+                         f"Received {name}={table!r}.")
+    for family, row in table.items():
+        if not isinstance(row, dict) or not row:
+            raise ValueError(f"Expected {name}[{family!r}], a non-empty dict of sizes -> value. "
+                             f"Received {name}[{family!r}]={row!r}.")
+        if sizes is not None and list(row) != sizes:
+            raise ValueError(f"Expected {name}[{family!r}] to have the sizes {sizes!r}. "
+                             f"Received {list(row)!r}.")
+        sizes = list(row)
+        for key, value in row.items():
+            if (isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
+                    or not math.isfinite(value) or value < 0):
+                raise ValueError(f"Expected {name}[{family!r}][{key!r}] a finite number >= 0. "
+                                 f"Received {value!r}.")
+    return sizes
+
+
+def choose_sizes(val_loss: dict, cost: dict, *, rel_tol: float) -> SizeChoice:
+    """The cheapest sizes that lose nothing on val, per family and shared by all.
+
+    Sizes *lose nothing* for a family when their validation loss is within ``rel_tol`` of
+    the family's best, ``loss <= min(loss) * (1 + rel_tol)`` (the relative improvement that
+    the plateau rule calls no improvement). Of those, each family's cheapest is its
+    ``chosen``. Since the families of a comparison must share their sizes to differ in one
+    thing only, ``footing`` is the cheapest, by the cost summed over the families, of the
+    sizes that lose nothing for every family; ties keep the order given.
+
+    Parameters
+    ----------
+    val_loss, cost : dict
+        Family → {sizes → value}: the validation loss at the kept epoch, and the cost to the
+        plateau (for instance CPU seconds a step, side by side, times the steps). Every family
+        lists the same sizes in the same order, in both.
+    rel_tol : float, keyword-only
+        The relative tolerance, >= 0.
+
+    Returns
+    -------
+    SizeChoice
+
+    References
+    ----------
+    Prechelt, L. (1998). Early stopping — but when? In Neural Networks: Tricks of the Trade,
+    55–69 (the relative improvement that counts as none). https://doi.org/10.1007/3-540-49430-8_3
+
+    Examples
+    --------
+    >>> from xinpaint.costs import choose_sizes
+    >>> c = choose_sizes({"a": {"big": 1.0, "small": 1.004}, "b": {"big": 1.0, "small": 2.0}},
+    ...                  {"a": {"big": 10.0, "small": 5.0}, "b": {"big": 10.0, "small": 5.0}},
+    ...                  rel_tol=0.005)
+    >>> c.chosen, c.footing
+    ({'a': 'small', 'b': 'big'}, 'big')
+    """
+    sizes = _check_table("val_loss", val_loss)
+    _check_table("cost", cost, sizes)
+    if list(cost) != list(val_loss):
+        raise ValueError(f"Expected cost to have the families of val_loss, {list(val_loss)!r}. "
+                         f"Received {list(cost)!r}.")
+    if (isinstance(rel_tol, bool) or not isinstance(rel_tol, (int, float, np.integer, np.floating))
+            or not math.isfinite(rel_tol) or rel_tol < 0):
+        raise ValueError(f"Expected rel_tol a finite number >= 0. Received rel_tol={rel_tol!r}.")
+    keep = {}
+    for family, row in val_loss.items():
+        best = min(row.values())
+        keep[family] = [name for name in sizes if row[name] <= best * (1 + rel_tol)]
+    chosen = {family: min(names, key=lambda name: cost[family][name])
+              for family, names in keep.items()}
+    shared = [name for name in sizes if all(name in names for names in keep.values())]
+    footing = (min(shared, key=lambda name: sum(cost[family][name] for family in cost))
+               if shared else None)
+    return SizeChoice(keep=keep, chosen=chosen, shared=shared, footing=footing)
