@@ -18,27 +18,13 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
-
 VARIANTS = ("pconv-mask", "hybrid", "pconv3d", "hybrid3d")
-
-
-def _batch(variant, model, prof):
-    from xinpaint.experiments import VARIANTS_3D
-
-    shape = ((prof.patch_batch_size, *prof.patch_shape) if variant in VARIANTS_3D
-             else (prof.batch_size, prof.crop_size, prof.crop_size))
-    rng = np.random.default_rng(0)
-    target = (0.3 + 0.2 * rng.random((*shape, 1))).astype("float32")
-    valid = np.ones_like(target)
-    valid[..., shape[-2] // 3: shape[-2] // 2, :] = 0  # a band of holes
-    image = np.concatenate([target] * model.inputs[0].shape[-1], axis=-1) * valid
-    return [image, valid], np.concatenate([target, valid], axis=-1)
 
 
 def _rates(variant, prof, rounds=4, steps=4):
     import keras
 
+    from xinpaint.costs import synthetic_batch
     from xinpaint.experiments import _loss, build_variant
 
     models = {}
@@ -47,7 +33,7 @@ def _rates(variant, prof, rounds=4, steps=4):
         model = build_variant(variant, prof)
         model.compile(keras.optimizers.Adam(1e-4), _loss(variant), jit_compile=jit)
         models[jit] = model
-    inputs, packed = _batch(variant, models[False], prof)
+    inputs, packed = synthetic_batch(variant, models[False], prof)
     for model in models.values():  # tracing and XLA compilation are not timed
         model.train_on_batch(inputs, packed)
         model.train_on_batch(inputs, packed)

@@ -14,6 +14,7 @@ from xinpaint.costs import (
     extrapolate_cost,
     sequence_step_cost,
     step_seconds,
+    synthetic_batch,
     training_step_cost,
 )
 from xinpaint.profiles import get_profile
@@ -252,3 +253,21 @@ def test_choose_sizes_errors(val, cost, rel_tol, message):
     with pytest.raises(ValueError) as err:
         choose_sizes(val, cost, rel_tol=rel_tol)
     assert str(err.value) == message
+
+
+@pytest.mark.parametrize("variant", ["hybrid", "unet-mse", "pconv3d"])
+def test_synthetic_batch_has_the_profile_size_and_a_band_of_holes(variant):
+    from xinpaint.experiments import build_variant
+
+    prof = get_profile("smoke")
+    model = build_variant(variant, prof)
+    (image, valid), packed = synthetic_batch(variant, model, prof)
+    shape = ((prof.patch_batch_size, *prof.patch_shape) if variant == "pconv3d"
+             else (prof.batch_size, prof.crop_size, prof.crop_size))
+    assert valid.shape == (*shape, 1) and image.shape == (*shape, model.inputs[0].shape[-1])
+    band = slice(shape[-2] // 3, shape[-2] // 2)
+    assert np.all(valid[..., band, :] == 0) and valid.mean() > 0.5  # columns hidden
+    assert np.all(image[..., band, :] == 0)  # the hidden pixels carry nothing
+    assert packed.shape[-1] == (1 if variant == "unet-mse" else 2)
+    again = synthetic_batch(variant, model, prof)
+    np.testing.assert_array_equal(again[0][0], image)  # the same work every call

@@ -23,7 +23,7 @@ from xinpaint.experiments import VARIANTS_3D
 from xinpaint.profiles import get_profile
 
 __all__ = ["SizeChoice", "available_memory_mib", "choose_sizes", "extrapolate_cost",
-           "sequence_step_cost", "step_seconds", "training_step_cost"]
+           "sequence_step_cost", "step_seconds", "synthetic_batch", "training_step_cost"]
 
 #: The measured quantities of a step, each extrapolated linearly in the number of frames.
 COST_KEYS = ("peak_mib", "rss_mib", "seconds")
@@ -260,8 +260,15 @@ def sequence_step_cost(variant: str, profile, shape, *, probe_frames=None,
     return result
 
 
-def _step_batch(variant, model, prof):
-    """A synthetic batch of the size a training step of ``variant`` takes at ``prof``."""
+def synthetic_batch(variant: str, model, prof) -> tuple[list, np.ndarray]:
+    """A synthetic batch of the size a training step of ``variant`` takes at ``prof``.
+
+    ``batch_size`` crops of ``crop_size``² (2D variants) or ``patch_batch_size`` patches of
+    ``patch_shape`` (2D+T), values in [0.3, 0.5] with a band of holes, as
+    ``([image, valid], packed)`` for ``model.train_on_batch``: ``packed`` is the target
+    with the mask concatenated, or the target alone for the plain U-Nets. The same seed
+    every call, so that timings compare the same work.
+    """
     from xinpaint.experiments import VARIANTS_3D
 
     shape = ((prof.patch_batch_size, *prof.patch_shape) if variant in VARIANTS_3D
@@ -338,7 +345,7 @@ def step_seconds(models: dict, *, rounds: int = 3, steps: int = 3) -> dict:
         model = build_variant(variant, prof)
         model.compile(keras.optimizers.Adam(1e-4), _loss(variant),
                       jit_compile=jit_compile_of(variant, prof))
-        batch = _step_batch(variant, model, prof)
+        batch = synthetic_batch(variant, model, prof)
         for _ in range(2):  # tracing and XLA compilation are not timed
             model.train_on_batch(*batch)
         built[name] = (model, batch)
