@@ -15,6 +15,7 @@ lose nothing on val, for each family and for all of them at once (the ``budget``
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -269,8 +270,6 @@ def synthetic_batch(variant: str, model, prof) -> tuple[list, np.ndarray]:
     with the mask concatenated, or the target alone for the plain U-Nets. The same seed
     every call, so that timings compare the same work.
     """
-    from xinpaint.experiments import VARIANTS_3D
-
     shape = ((prof.patch_batch_size, *prof.patch_shape) if variant in VARIANTS_3D
              else (prof.batch_size, prof.crop_size, prof.crop_size))
     rng = np.random.default_rng(0)
@@ -371,17 +370,25 @@ class SizeChoice:
         Family → the sizes that lose nothing on val for it, in the order given.
     chosen : dict
         Family → the cheapest of its ``keep``.
-    shared : list of str
-        The sizes that every family keeps, in the order given.
     footing : str or None
-        The cheapest of ``shared`` by the cost summed over the families; None where no sizes
-        lose nothing for every family.
+        The cheapest of :attr:`shared` by the cost summed over the families; None where no
+        sizes lose nothing for every family.
     """
 
     keep: dict
     chosen: dict
-    shared: list
     footing: str | None
+
+    @property
+    def shared(self) -> list:
+        """The sizes that every family keeps, in the order given."""
+        first, *others = self.keep.values()
+        return [name for name in first if all(name in names for names in others)]
+
+
+def _finite_nonnegative(value) -> bool:
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and math.isfinite(value) and value >= 0)
 
 
 def _check_table(name: str, table, sizes=None) -> list:
@@ -397,8 +404,7 @@ def _check_table(name: str, table, sizes=None) -> list:
                              f"Received {list(row)!r}.")
         sizes = list(row)
         for key, value in row.items():
-            if (isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
-                    or not math.isfinite(value) or value < 0):
+            if not _finite_nonnegative(value):
                 raise ValueError(f"Expected {name}[{family!r}][{key!r}] a finite number >= 0. "
                                  f"Received {value!r}.")
     return sizes
@@ -446,8 +452,7 @@ def choose_sizes(val_loss: dict, cost: dict, *, rel_tol: float) -> SizeChoice:
     if list(cost) != list(val_loss):
         raise ValueError(f"Expected cost to have the families of val_loss, {list(val_loss)!r}. "
                          f"Received {list(cost)!r}.")
-    if (isinstance(rel_tol, bool) or not isinstance(rel_tol, (int, float, np.integer, np.floating))
-            or not math.isfinite(rel_tol) or rel_tol < 0):
+    if not _finite_nonnegative(rel_tol):
         raise ValueError(f"Expected rel_tol a finite number >= 0. Received rel_tol={rel_tol!r}.")
     keep = {}
     for family, row in val_loss.items():
@@ -455,7 +460,7 @@ def choose_sizes(val_loss: dict, cost: dict, *, rel_tol: float) -> SizeChoice:
         keep[family] = [name for name in sizes if row[name] <= best * (1 + rel_tol)]
     chosen = {family: min(names, key=lambda name: cost[family][name])
               for family, names in keep.items()}
-    shared = [name for name in sizes if all(name in names for names in keep.values())]
+    shared = SizeChoice(keep=keep, chosen=chosen, footing=None).shared
     footing = (min(shared, key=lambda name: sum(cost[family][name] for family in cost))
                if shared else None)
-    return SizeChoice(keep=keep, chosen=chosen, shared=shared, footing=footing)
+    return SizeChoice(keep=keep, chosen=chosen, footing=footing)
